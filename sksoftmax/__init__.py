@@ -1,0 +1,12 @@
+"""sksoftmax: a scikit-learn compatible softmax classifier.
+
+Multinomial logistic regression fitted by L-BFGS on the analytic
+cross-entropy gradient, with soft targets, label smoothing and an ignore
+label.
+"""
+
+from sksoftmax._softmax import SoftmaxClassifier
+
+__version__ = "0.1.0"
+
+__all__ = ["SoftmaxClassifier", "__version__"]

@@ -1,0 +1,270 @@
+"""The objective over the whole data set, in conditioned coordinates.
+
+The objective is scikit-learn's ``LogisticRegression(solver="lbfgs")`` one::
+
+    f(W, b) = sum_i s_i CE_i / S + ||W||_F^2 / (2 C S),    S = sum_i s_i
+
+with the intercept ``b`` unpenalized. L-BFGS, however, does not see ``(W, b)``:
+it sees ``theta = (V, c)`` with
+
+    W = V / sigma          b = c - W @ mu
+
+where ``mu`` and ``sigma`` are the (weighted) column means and standard
+deviations of ``X``. So ``X @ W.T + b = ((X - mu) / sigma) @ V.T + c``: the
+solver works on centred, unit-variance features, and the objective (penalty
+included, written in ``W``) is unchanged, hence so is its optimum. ``X - mu`` is
+never formed: the kernel runs on the raw ``X`` with ``(W, b)`` and the gradient
+is mapped back by the chain rule::
+
+    grad_V = (grad_W - outer(grad_b, mu)) / sigma        grad_c = grad_b
+
+The flat parameter vector is ``theta.reshape(K, d + 1)`` with the intercept in
+the last column (``(K, d)`` without intercept).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from sksoftmax._loss import block_loss_grad
+
+# Rows per block: keeps the (rows, K) logits and the kernel's temporaries
+# around 8 MB (float64), so they stay cache friendly and memory beyond X is
+# bounded however many rows there are.
+_BLOCK_ELEMENTS = 2**20
+
+
+def column_scaling(X, sample_weight, fit_intercept):
+    """Weighted centre and scale of each column, for conditioning.
+
+    Parameters
+    ----------
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+        Training data.
+    sample_weight : ndarray of shape (n_samples,)
+        Nonnegative weights with a positive sum.
+    fit_intercept : bool
+        With an intercept the columns are centred at their weighted mean and
+        scaled by their standard deviation; without one they cannot be
+        centred (the intercept would absorb the shift), so ``mu = 0`` and
+        ``sigma`` is the root mean square.
+
+    Returns
+    -------
+    mu : ndarray of shape (n_features,)
+        Column centres (float64).
+    sigma : ndarray of shape (n_features,)
+        Positive, finite column scales (float64); 1 for constant columns.
+    """
+    w = np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight)
+    # Divide by each column's largest magnitude first so that squares of values
+    # up to 1e300 do not overflow.
+    if sp.issparse(X):
+        amax = np.asarray(abs(X).max(axis=0).toarray()).ravel()
+    else:
+        amax = np.max(np.abs(X), axis=0) if X.shape[0] else np.zeros(X.shape[1])
+    amax = np.where(amax > 0, amax, 1.0).astype(np.float64)
+    mean = np.zeros(X.shape[1])
+    sq = np.zeros(X.shape[1])
+    if sp.issparse(X):
+        Xs = X.astype(np.float64) @ sp.diags(1.0 / amax)
+        mean = np.asarray(Xs.T @ w).ravel()
+        sq = np.asarray(Xs.multiply(Xs).T @ w).ravel()
+        var = np.maximum(sq - mean**2, 0.0) if fit_intercept else sq
+    else:
+        for rows in row_blocks(X.shape[0], X.shape[1]):
+            mean += w[rows] @ (X[rows] / amax)
+        center = mean if fit_intercept else np.zeros_like(mean)
+        for rows in row_blocks(X.shape[0], X.shape[1]):
+            sq += w[rows] @ ((X[rows] / amax - center) ** 2)
+        var = sq
+    if not fit_intercept:
+        mean = np.zeros_like(mean)
+    sigma = np.sqrt(var) * amax
+    mu = mean * amax
+    # Constant (or all-zero) columns carry no information: leave them unscaled.
+    constant = ~(sigma > 1e-12 * amax) | ~np.isfinite(sigma)
+    sigma[constant] = 1.0
+    return mu, sigma
+
+
+def row_blocks(n_rows, n_cols, n_classes=1):
+    """Slices that cover ``range(n_rows)`` in blocks of bounded size.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of rows.
+    n_cols : int
+        Number of columns of the arrays processed per block.
+    n_classes : int, default=1
+        Number of classes (width of the per-block logits).
+
+    Returns
+    -------
+    blocks : list of slice
+        Consecutive row slices.
+    """
+    step = max(1, _BLOCK_ELEMENTS // max(n_cols, n_classes, 1))
+    return [slice(start, min(start + step, n_rows))
+            for start in range(0, n_rows, step)] or [slice(0, 0)]
+
+
+class SoftmaxObjective:
+    """Penalized mean cross-entropy and its gradient, for ``jac=True`` solvers.
+
+    Parameters
+    ----------
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+        Training data (float64 or float32; the kernel runs in this dtype).
+    targets : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Integer class codes or target probabilities.
+    sample_weight : ndarray of shape (n_samples,)
+        Nonnegative weights ``s_i`` (sample weight times class weight; zero
+        for ignored samples).
+    n_classes : int
+        Number of classes ``K``.
+    C : float
+        Inverse regularization strength; ``np.inf`` means no penalty.
+    fit_intercept : bool
+        Whether the last column of the parameters is an intercept.
+    label_smoothing : float, default=0.0
+        Smoothing applied to integer targets inside the kernel.
+    mu, sigma : ndarray of shape (n_features,) or None
+        Conditioning (see the module docstring); None means no conditioning.
+    """
+
+    def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,
+                 label_smoothing=0.0, mu=None, sigma=None):
+        n_features = X.shape[1]
+        self.X = X
+        # Probability targets enter products with the logits: match X's dtype.
+        self.targets = targets.astype(X.dtype) if targets.ndim == 2 else targets
+        self.sample_weight = np.asarray(sample_weight, dtype=X.dtype)
+        self.n_classes = n_classes
+        self.fit_intercept = fit_intercept
+        self.label_smoothing = label_smoothing
+        self.weight_sum = float(np.sum(sample_weight, dtype=np.float64))
+        self.l2_reg_strength = 0.0 if np.isinf(C) else 1.0 / (C * self.weight_sum)
+        self.mu = np.zeros(n_features) if mu is None else mu
+        self.sigma = np.ones(n_features) if sigma is None else sigma
+        if sp.issparse(X):
+            self.blocks = [slice(0, X.shape[0])]
+        else:
+            self.blocks = row_blocks(X.shape[0], n_features, n_classes)
+        self.n_evaluations = 0
+
+    @property
+    def n_params(self):
+        """Length of the flat parameter vector ``theta``."""
+        return self.n_classes * (self.X.shape[1] + self.fit_intercept)
+
+    def to_original(self, theta):
+        """Map ``theta`` to ``(coef, intercept)`` of the original features.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            Conditioned parameters.
+
+        Returns
+        -------
+        coef : ndarray of shape (n_classes, n_features)
+        intercept : ndarray of shape (n_classes,)
+            Zeros without intercept.
+        """
+        theta = theta.reshape(self.n_classes, -1)
+        if self.fit_intercept:
+            coef = theta[:, :-1] / self.sigma
+            intercept = theta[:, -1] - coef @ self.mu
+        else:
+            coef = theta / self.sigma
+            intercept = np.zeros(self.n_classes)
+        return coef, intercept
+
+    def from_original(self, coef, intercept):
+        """Inverse of :meth:`to_original`: ``theta`` for given ``(coef, b)``.
+
+        Parameters
+        ----------
+        coef : ndarray of shape (n_classes, n_features)
+        intercept : ndarray of shape (n_classes,)
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+        """
+        coef = np.asarray(coef, dtype=np.float64)
+        V = coef * self.sigma
+        if not self.fit_intercept:
+            return V.ravel()
+        c = np.asarray(intercept, dtype=np.float64) + coef @ self.mu
+        return np.hstack([V, c[:, None]]).ravel()
+
+    def loss_grad(self, theta):
+        """Objective value and gradient with respect to ``theta``.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            Conditioned parameters (float64).
+
+        Returns
+        -------
+        loss : float
+            ``f(W, b)`` for the corresponding original parameters.
+        grad : ndarray of shape (n_params,)
+            Gradient with respect to ``theta`` (float64).
+        """
+        self.n_evaluations += 1
+        coef, intercept = self.to_original(theta)
+        dtype = self.X.dtype
+        coef_x = coef.astype(dtype, copy=False)
+        intercept_x = intercept.astype(dtype) if self.fit_intercept else None
+        loss = 0.0
+        grad_coef = np.zeros(coef.shape)
+        grad_intercept = np.zeros(self.n_classes)
+        for rows in self.blocks:
+            targets = self.targets[rows]
+            block_loss, g_coef, g_intercept = block_loss_grad(
+                self.X[rows], targets, self.sample_weight[rows], coef_x,
+                intercept_x, label_smoothing=self.label_smoothing,
+            )
+            loss += block_loss
+            grad_coef += g_coef
+            grad_intercept += g_intercept
+        return self.finish(loss, grad_coef, grad_intercept, coef)
+
+    def finish(self, loss_sum, grad_coef, grad_intercept, coef):
+        """Normalize the summed kernel outputs, add the penalty, map to theta.
+
+        Shared by every backend: they differ only in how the sums are formed.
+
+        Parameters
+        ----------
+        loss_sum : float
+            ``sum_i s_i CE_i`` over all rows.
+        grad_coef : ndarray of shape (n_classes, n_features)
+            Summed ``R.T @ X``.
+        grad_intercept : ndarray of shape (n_classes,)
+            Summed ``R.sum(axis=0)``.
+        coef : ndarray of shape (n_classes, n_features)
+            Original-space coefficients at which the sums were computed.
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of shape (n_params,)
+        """
+        S = self.weight_sum
+        grad_coef = np.asarray(grad_coef, dtype=np.float64) / S
+        grad_intercept = np.asarray(grad_intercept, dtype=np.float64) / S
+        loss = loss_sum / S
+        if self.l2_reg_strength:
+            loss += 0.5 * self.l2_reg_strength * float(np.vdot(coef, coef))
+            grad_coef += self.l2_reg_strength * coef
+        if self.fit_intercept:
+            grad_V = (grad_coef - np.outer(grad_intercept, self.mu)) / self.sigma
+            grad = np.hstack([grad_V, grad_intercept[:, None]])
+        else:
+            grad = grad_coef / self.sigma
+        return loss, grad.ravel()

@@ -1,0 +1,351 @@
+"""The estimator: ``SoftmaxClassifier``."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from sksoftmax._loss import log_softmax
+from sksoftmax._objective import SoftmaxObjective, column_scaling
+from sksoftmax._solver import minimize_lbfgs, warn_not_converged
+from sksoftmax._targets import prepare_targets
+
+
+class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
+    """Softmax classifier (multinomial logistic regression) fitted by L-BFGS.
+
+    Minimizes the weighted mean cross-entropy between the target distribution
+    ``t_i`` and the softmax of the logits ``z_i = W x_i + b``, plus an L2
+    penalty on ``W``::
+
+        f(W, b) = sum_i s_i H(t_i, softmax(z_i)) / S + ||W||^2 / (2 C S)
+
+    with ``s_i`` the sample weight times the class weight and ``S = sum_i s_i``.
+    For three or more classes this is exactly the objective of
+    :class:`sklearn.linear_model.LogisticRegression` (``solver="lbfgs"``), so
+    both reach the same optimum. Two classes are fitted as a true two-vector
+    softmax, which equals ``LogisticRegression(C=2 * C)``.
+
+    L-BFGS runs on centred and scaled features (the optimum is unchanged; only
+    the geometry the solver sees is), so unscaled and sparse data converge
+    without a ``StandardScaler``.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse of the regularization strength; must be positive. ``np.inf``
+        means no penalty.
+
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalized) intercept per class.
+
+    class_weight : dict or "balanced", default=None
+        Weights ``{class_label: weight}`` multiplied into the sample weights.
+        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))``, with
+        the counts (and ``n_samples``) summed over ``sample_weight`` so that
+        integer weights act exactly like repeated rows, and ignored samples not
+        counted. With soft targets the weight of a sample is the
+        target-weighted mean ``sum_k t_ik * class_weight[k]``; "balanced" then
+        uses the (weighted) column sums of the target matrix as class counts.
+
+    max_iter : int, default=100
+        Maximum number of L-BFGS iterations.
+
+    tol : float, default=1e-4
+        Stop when the largest component of the gradient (taken with respect to
+        the centred and scaled features, so that it does not depend on the
+        units of the columns) is at most ``tol``, or when an iteration
+        decreases the objective by a relative amount of at most ``tol * 1e-5``.
+
+    warm_start : bool, default=False
+        Start from the previous solution when refitting with the same classes
+        and features.
+
+    verbose : int, default=0
+        Print one line per iteration (iteration, objective, largest gradient
+        component, elapsed time) when positive.
+
+    label_smoothing : float, default=0.0
+        In ``[0, 1)``: the target of a sample of class ``k`` becomes
+        ``(1 - label_smoothing) * onehot(k) + label_smoothing / n_classes``
+        (PyTorch's definition). Also applied to soft targets.
+
+    ignore_label : object, default=None
+        Samples whose label equals ``ignore_label`` contribute nothing to the
+        fit, as if absent, and it is not a class. Use ``-1`` for scikit-learn's
+        semi-supervised convention of unlabeled samples.
+
+    history_size : int, default=10
+        Number of correction pairs kept by L-BFGS (SciPy's ``maxcor``).
+
+    max_fun : int, default=15000
+        Maximum number of loss and gradient evaluations.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels; ``np.arange(n_classes)`` when fitted on soft targets.
+
+    coef_ : ndarray of shape (n_classes, n_features)
+        Coefficients ``W``, one row per class, for every number of classes.
+
+    intercept_ : ndarray of shape (n_classes,)
+        Intercepts ``b`` (zeros when ``fit_intercept=False``), centred to sum to
+        zero (the softmax does not change when a constant is added to all).
+
+    n_iter_ : int
+        Number of L-BFGS iterations run.
+
+    loss_ : float
+        Objective ``f(W, b)`` at the solution.
+
+    loss_curve_ : list of float
+        Objective after each iteration; the last entry equals ``loss_``.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :term:`fit`, for inputs with string
+        column names.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : The reference this estimator
+        matches, with the binomial parametrization for two classes.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sksoftmax import SoftmaxClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SoftmaxClassifier().fit(X, y)
+    >>> clf.predict(X[:2])
+    array([0, 0])
+    >>> clf.predict_proba(X[:1]).round(3)
+    array([[0.982, 0.018, 0.   ]])
+    >>> round(clf.score(X, y), 3)
+    0.973
+    """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "fit_intercept": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "ignore_label": "no_validation",
+        "history_size": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        C=1.0,
+        fit_intercept=True,
+        class_weight=None,
+        max_iter=100,
+        tol=1e-4,
+        warm_start=False,
+        verbose=0,
+        label_smoothing=0.0,
+        ignore_label=None,
+        history_size=10,
+        max_fun=15000,
+    ):
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.label_smoothing = label_smoothing
+        self.ignore_label = ignore_label
+        self.history_size = history_size
+        self.max_fun = max_fun
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to labels or to target probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 data is fitted in float32 arithmetic and
+            gives float32 coefficients; sparse CSR/CSC is never densified.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Class labels, or soft targets: nonnegative rows that sum to one
+            (then ``classes_`` is ``np.arange(n_classes)``).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Nonnegative weight of each sample; None gives every sample weight 1.
+
+        Returns
+        -------
+        self : SoftmaxClassifier
+            The fitted estimator.
+        """
+        # Keep an already fitted estimator intact if anything below raises.
+        previous_state = self.__dict__.copy()
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
+
+    def _fit(self, X, y, sample_weight):
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32], reset=True,
+        )
+        targets = prepare_targets(
+            y, n_samples=X.shape[0], ignore_label=self.ignore_label,
+            label_smoothing=self.label_smoothing,
+        )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
+                raise ValueError("sample_weight must be finite and nonnegative.")
+        weights = targets.sample_weights(sample_weight, self.class_weight)
+        n_classes = targets.n_classes
+        mu, sigma = column_scaling(X, weights, self.fit_intercept)
+        objective = SoftmaxObjective(
+            X, targets.values, weights, n_classes, self.C, self.fit_intercept,
+            label_smoothing=targets.kernel_smoothing, mu=mu, sigma=sigma,
+        )
+        theta0 = objective.from_original(*self._initial_params(targets, weights, X))
+        result = minimize_lbfgs(
+            objective.loss_grad, theta0, max_iter=self.max_iter, tol=self.tol,
+            history_size=self.history_size, max_fun=self.max_fun,
+            verbose=self.verbose,
+        )
+        if not result.converged and self.max_iter > 0:
+            warn_not_converged(result, self.max_iter)
+        coef, intercept = objective.to_original(result.x)
+        if self.fit_intercept:
+            intercept = intercept - intercept.mean()
+
+        self.classes_ = targets.classes
+        self.coef_ = coef.astype(X.dtype, copy=False)
+        self.intercept_ = intercept.astype(X.dtype, copy=False)
+        self.n_iter_ = int(result.n_iter)
+        self.loss_ = float(result.fun)
+        self.loss_curve_ = [float(v) for v in result.loss_curve]
+        return self
+
+    def _initial_params(self, targets, weights, X):
+        """Previous solution (warm start) or zero coefficients, log priors."""
+        n_classes, n_features = targets.n_classes, X.shape[1]
+        if (
+            self.warm_start
+            and hasattr(self, "coef_")
+            and self.coef_.shape == (n_classes, n_features)
+        ):
+            return self.coef_, self.intercept_
+        coef = np.zeros((n_classes, n_features))
+        if not self.fit_intercept:
+            return coef, np.zeros(n_classes)
+        priors = targets.class_totals(weights)
+        log_priors = np.log(np.maximum(priors / priors.sum(), 1e-12))
+        return coef, log_priors - log_priors.mean()
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32], reset=False,
+        )
+
+    def _logits(self, X):
+        X = self._check_X(X)
+        dtype = np.result_type(X.dtype, self.coef_.dtype)
+        Z = X @ self.coef_.T.astype(dtype, copy=False)
+        Z = np.asarray(Z, dtype=dtype) + self.intercept_.astype(dtype)
+        return Z
+
+    def decision_function(self, X):
+        """Logits of each class; for two classes, ``z_1 - z_0``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            ``X @ coef_.T + intercept_``; with two classes the 1-D score of the
+            second class against the first (scikit-learn's convention), whose
+            sign gives the prediction.
+        """
+        Z = self._logits(X)
+        if Z.shape[1] == 2:
+            return Z[:, 1] - Z[:, 0]
+        return Z
+
+    def predict(self, X):
+        """Predict the most probable class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted class labels, taken from ``classes_``.
+        """
+        scores = self._logits(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities, computed by log-softmax.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``z - logsumexp(z)``: finite even where a probability underflows
+            to zero. Columns follow ``classes_``.
+        """
+        return log_softmax(self._logits(X))
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the logits.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to one; columns follow ``classes_``.
+        """
+        return np.exp(self.predict_log_proba(X))
