@@ -154,9 +154,14 @@ class SoftmaxObjective:
         self.n_evaluations = 0
 
     @property
+    def n_features(self):
+        """Number of features ``d``."""
+        return len(self.sigma)
+
+    @property
     def n_params(self):
         """Length of the flat parameter vector ``theta``."""
-        return self.n_classes * (self.X.shape[1] + self.fit_intercept)
+        return self.n_classes * (self.n_features + self.fit_intercept)
 
     def to_original(self, theta):
         """Map ``theta`` to ``(coef, intercept)`` of the original features.

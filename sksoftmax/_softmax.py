@@ -1,6 +1,7 @@
 """The estimator: ``SoftmaxClassifier``."""
 
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -136,7 +137,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     0.973
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "C": [Interval(Real, 0, None, closed="neither")],
         "fit_intercept": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -214,6 +215,9 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y, sample_weight):
+        backend = _backend_for(X)
+        if backend is not None:
+            return backend.fit(self, X, y, sample_weight)
         X = validate_data(
             self, X, accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32], reset=True,
@@ -227,13 +231,42 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
                 raise ValueError("sample_weight must be finite and nonnegative.")
         weights = targets.sample_weights(sample_weight, self.class_weight)
-        n_classes = targets.n_classes
         mu, sigma = column_scaling(X, weights, self.fit_intercept)
         objective = SoftmaxObjective(
-            X, targets.values, weights, n_classes, self.C, self.fit_intercept,
-            label_smoothing=targets.kernel_smoothing, mu=mu, sigma=sigma,
+            X, targets.values, weights, targets.n_classes, self.C,
+            self.fit_intercept, label_smoothing=targets.kernel_smoothing,
+            mu=mu, sigma=sigma,
         )
-        theta0 = objective.from_original(*self._initial_params(targets, weights, X))
+        coef, intercept = self._solve(objective, targets.class_totals(weights))
+        self.classes_ = targets.classes
+        self.coef_ = coef.astype(X.dtype, copy=False)
+        self.intercept_ = intercept.astype(X.dtype, copy=False)
+        return self
+
+    def _solve(self, objective, class_totals):
+        """Run L-BFGS on ``objective``; set ``n_iter_``, ``loss_``, ``loss_curve_``.
+
+        Shared by every backend: ``objective`` only has to provide
+        ``loss_grad``, ``to_original`` and ``from_original``.
+
+        Parameters
+        ----------
+        objective : SoftmaxObjective
+            The objective of this fit (or a backend's subclass).
+        class_totals : ndarray of shape (n_classes,)
+            Total weight of each class, for the log-prior starting intercepts.
+
+        Returns
+        -------
+        coef : ndarray of shape (n_classes, n_features)
+            float64 coefficients.
+        intercept : ndarray of shape (n_classes,)
+            float64 intercepts, centred to sum to zero.
+        """
+        theta0 = objective.from_original(
+            *self._initial_params(objective.n_classes, objective.n_features,
+                                  class_totals)
+        )
         result = minimize_lbfgs(
             objective.loss_grad, theta0, max_iter=self.max_iter, tol=self.tol,
             history_size=self.history_size, max_fun=self.max_fun,
@@ -244,18 +277,13 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         coef, intercept = objective.to_original(result.x)
         if self.fit_intercept:
             intercept = intercept - intercept.mean()
-
-        self.classes_ = targets.classes
-        self.coef_ = coef.astype(X.dtype, copy=False)
-        self.intercept_ = intercept.astype(X.dtype, copy=False)
         self.n_iter_ = int(result.n_iter)
         self.loss_ = float(result.fun)
         self.loss_curve_ = [float(v) for v in result.loss_curve]
-        return self
+        return coef, intercept
 
-    def _initial_params(self, targets, weights, X):
+    def _initial_params(self, n_classes, n_features, class_totals):
         """Previous solution (warm start) or zero coefficients, log priors."""
-        n_classes, n_features = targets.n_classes, X.shape[1]
         if (
             self.warm_start
             and hasattr(self, "coef_")
@@ -265,7 +293,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         coef = np.zeros((n_classes, n_features))
         if not self.fit_intercept:
             return coef, np.zeros(n_classes)
-        priors = targets.class_totals(weights)
+        priors = np.asarray(class_totals, dtype=np.float64)
         log_priors = np.log(np.maximum(priors / priors.sum(), 1e-12))
         return coef, log_priors - log_priors.mean()
 
@@ -277,6 +305,9 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _logits(self, X):
+        backend = _backend_for(X)
+        if backend is not None:
+            return backend.logits(self, X)
         X = self._check_X(X)
         dtype = np.result_type(X.dtype, self.coef_.dtype)
         Z = X @ self.coef_.T.astype(dtype, copy=False)
@@ -299,6 +330,9 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             sign gives the prediction.
         """
         Z = self._logits(X)
+        backend = _backend_for(X)
+        if backend is not None:
+            return backend.decision_function(self, Z)
         if Z.shape[1] == 2:
             return Z[:, 1] - Z[:, 0]
         return Z
@@ -317,6 +351,9 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             Predicted class labels, taken from ``classes_``.
         """
         scores = self._logits(X)
+        backend = _backend_for(X)
+        if backend is not None:
+            return backend.predict(self, scores)
         return self.classes_[np.argmax(scores, axis=1)]
 
     def predict_log_proba(self, X):
@@ -333,6 +370,9 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             ``z - logsumexp(z)``: finite even where a probability underflows
             to zero. Columns follow ``classes_``.
         """
+        backend = _backend_for(X)
+        if backend is not None:
+            return backend.log_softmax(self._logits(X))
         return log_softmax(self._logits(X))
 
     def predict_proba(self, X):
@@ -348,4 +388,19 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to one; columns follow ``classes_``.
         """
+        backend = _backend_for(X)
+        if backend is not None:
+            return backend.softmax(self._logits(X))
         return np.exp(self.predict_log_proba(X))
+
+
+def _backend_for(X):
+    """The backend module for inputs that NumPy/SciPy do not handle, or None.
+
+    Backends (Dask, array-API namespaces) live in their own modules, imported
+    only when such an input arrives, so that importing sksoftmax costs nothing
+    when Dask or PyTorch is not installed. Each backend module provides
+    ``fit``, ``logits``, ``decision_function``, ``predict``, ``log_softmax``
+    and ``softmax``.
+    """
+    return None
