@@ -1,0 +1,25 @@
+"""scikit-learn's API compliance checks, with no expected failures."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sksoftmax import SoftmaxClassifier
+
+ESTIMATORS = [
+    SoftmaxClassifier(),
+    SoftmaxClassifier(C=0.1, class_weight="balanced"),
+    SoftmaxClassifier(C=float("inf"), max_iter=300),
+    SoftmaxClassifier(label_smoothing=0.1),
+    SoftmaxClassifier(ignore_label=-100, warm_start=True),
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def test_check_estimator_settings_are_distinct():
+    # Guard against the list silently collapsing to the defaults.
+    assert len({repr(est) for est in ESTIMATORS}) == len(ESTIMATORS)
+    assert pytest.approx(ESTIMATORS[3].label_smoothing) == 0.1
