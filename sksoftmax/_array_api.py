@@ -1,0 +1,409 @@
+"""Array-API backend: fit and predict on PyTorch, CuPy, array-api-strict arrays.
+
+Used when scikit-learn's ``array_api_dispatch`` is on and ``X`` is an array of
+a namespace other than NumPy (see ``_backend_for`` in ``_softmax.py``). ``X``
+stays in its namespace and on its device for the whole fit: the block kernel
+:func:`sksoftmax._loss.block_loss_grad` runs there on row blocks. Only small
+arrays cross to the host:
+
+- per L-BFGS evaluation, the ``(K, d)`` coefficients and ``(K,)`` intercepts
+  go to the device and their ``(K, d + 1)`` gradient comes back, since SciPy's
+  L-BFGS-B runs on a NumPy float64 vector;
+- once per fit, the labels ``y`` and ``sample_weight`` (length ``n_samples``)
+  are brought to the host to find the classes and the weights with the same
+  code as the NumPy backend, and the weights and targets go back to the
+  device; the column statistics used for conditioning are computed on the
+  device and only their ``(d,)`` results come back.
+
+Fitted ``coef_`` and ``intercept_`` live in ``X``'s namespace and device, in
+``X``'s dtype; ``classes_`` lives in ``y``'s namespace (scikit-learn's
+``LogisticRegression`` convention), so string labels stay a NumPy array.
+
+No array library is imported here: namespaces come from scikit-learn's
+helpers, which use its vendored ``array_api_compat``.
+"""
+
+import numpy as np
+from sklearn.externals.array_api_compat import is_array_api_obj
+from sklearn.utils._array_api import (
+    _is_numpy_namespace,
+    _is_xp_namespace,
+    _max_precision_float_dtype,
+    get_namespace_and_device,
+    move_to,
+)
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from sksoftmax._loss import block_loss_grad
+from sksoftmax._loss import log_softmax as _log_softmax
+from sksoftmax._loss import softmax as _softmax
+from sksoftmax._objective import SoftmaxObjective, row_blocks
+from sksoftmax._targets import prepare_targets
+
+# Rows per block on accelerators: large blocks keep the number of kernel
+# launches (and of host synchronizations, one per block for the loss value)
+# small. The bound is on the (rows, K) temporaries; the X block is a view.
+_ACCELERATOR_BLOCK_ELEMENTS = 2**24
+
+
+def handles(X):
+    """Whether ``X`` is an array this backend computes with (not NumPy, Dask).
+
+    Parameters
+    ----------
+    X : object
+        The input passed to ``fit`` or a prediction method.
+
+    Returns
+    -------
+    handled : bool
+    """
+    if isinstance(X, np.ndarray) or not is_array_api_obj(X):
+        return False
+    xp, _, _ = get_namespace_and_device(X)
+    return not (_is_numpy_namespace(xp) or _is_xp_namespace(xp, "dask.array"))
+
+
+def _to_host(array):
+    """A NumPy copy of an array-API array (any device); other inputs unchanged."""
+    if array is None or isinstance(array, np.ndarray) or not is_array_api_obj(array):
+        return array
+    return move_to(array, xp=np, device="cpu")
+
+
+def _numpy_dtype(X, xp):
+    return np.float32 if X.dtype == xp.float32 else np.float64
+
+
+def _on_accelerator(xp, device):
+    return _is_xp_namespace(xp, "cupy") or getattr(device, "type", "cpu") != "cpu"
+
+
+def _column_stats(X, weights, fit_intercept, blocks, xp, device):
+    """Weighted column centre and scale, as ``_objective.column_scaling``.
+
+    The sums run on the device in its most precise float dtype (float64 where
+    available: conditioning needs a clean zero variance for constant columns);
+    the ``(d,)`` results are finished on the host.
+    """
+    dtype = _max_precision_float_dtype(xp, device)
+    w = xp.astype(weights, dtype)
+    w = w / xp.sum(w)
+    amax = xp.astype(xp.max(xp.abs(X), axis=0), dtype)
+    amax = xp.where(amax > 0, amax, xp.ones_like(amax))
+    mean = xp.zeros(X.shape[1], dtype=dtype, device=device)
+    for rows in blocks:
+        mean += w[rows] @ (xp.astype(X[rows, :], dtype) / amax)
+    center = mean if fit_intercept else xp.zeros_like(mean)
+    sq = xp.zeros(X.shape[1], dtype=dtype, device=device)
+    for rows in blocks:
+        sq += w[rows] @ ((xp.astype(X[rows, :], dtype) / amax - center) ** 2)
+    amax, mean, var = (_to_host(a).astype(np.float64) for a in (amax, mean, sq))
+    if not fit_intercept:
+        mean = np.zeros_like(mean)
+    sigma = np.sqrt(var) * amax
+    mu = mean * amax
+    constant = ~(sigma > 1e-12 * amax) | ~np.isfinite(sigma)
+    sigma[constant] = 1.0
+    return mu, sigma
+
+
+class ArrayAPISoftmaxObjective(SoftmaxObjective):
+    """:class:`~sksoftmax._objective.SoftmaxObjective` with data on a device.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Training data of namespace ``xp`` on ``device`` (float32 or float64).
+    targets : array of shape (n_samples, n_classes)
+        Target probabilities (one-hot, smoothed or soft), same namespace,
+        device and dtype as ``X``.
+    sample_weight : array of shape (n_samples,)
+        Weights ``s_i`` on the device, in ``X``'s dtype.
+    host_weights : ndarray of shape (n_samples,)
+        The same weights as float64 NumPy (for the total weight).
+    n_classes : int
+        Number of classes ``K``.
+    C : float
+        Inverse regularization strength; ``np.inf`` means no penalty.
+    fit_intercept : bool
+        Whether the last column of the parameters is an intercept.
+    mu, sigma : ndarray of shape (n_features,)
+        Conditioning, float64 NumPy.
+    xp : module
+        Array namespace of ``X``.
+    device : object
+        Device of ``X``.
+    """
+
+    def __init__(self, X, targets, sample_weight, host_weights, n_classes, C,
+                 fit_intercept, mu, sigma, xp, device):
+        # The parent stores the host-side scalars (total weight, penalty,
+        # conditioning); a zero-row NumPy stand-in keeps it off the device data.
+        super().__init__(
+            np.empty((0, X.shape[1])), np.empty(0, dtype=np.intp), host_weights,
+            n_classes, C, fit_intercept, label_smoothing=0.0, mu=mu, sigma=sigma,
+        )
+        self.X = X
+        self.targets = targets
+        self.sample_weight = sample_weight
+        self.xp = xp
+        self.device = device
+        self.np_dtype = _numpy_dtype(X, xp)
+        self.blocks = _blocks(X.shape[0], X.shape[1], n_classes, xp, device)
+
+    def from_original(self, coef, intercept):
+        """``theta`` for ``(coef, intercept)`` of any namespace (warm start).
+
+        Parameters
+        ----------
+        coef : array of shape (n_classes, n_features)
+        intercept : array of shape (n_classes,)
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+        """
+        return super().from_original(_to_host(coef), _to_host(intercept))
+
+    def loss_grad(self, theta):
+        """Objective value and gradient, the kernel running on the device.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            Conditioned parameters (float64, host).
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of shape (n_params,)
+            float64, host.
+        """
+        self.n_evaluations += 1
+        xp = self.xp
+        coef, intercept = self.to_original(theta)
+        coef_x, intercept_x = move_to(
+            coef.astype(self.np_dtype), intercept.astype(self.np_dtype),
+            xp=xp, device=self.device,
+        )
+        if not self.fit_intercept:
+            intercept_x = None
+        loss = 0.0
+        grad_coef = grad_intercept = None
+        for rows in self.blocks:
+            block_loss, g_coef, g_intercept = block_loss_grad(
+                self.X[rows, :], self.targets[rows, :], self.sample_weight[rows],
+                coef_x, intercept_x, xp=xp,
+            )
+            loss += block_loss
+            if grad_coef is None:
+                grad_coef, grad_intercept = g_coef, g_intercept
+            else:
+                grad_coef = grad_coef + g_coef
+                grad_intercept = grad_intercept + g_intercept
+        # One transfer for both gradients.
+        grads = _to_host(xp.concat([grad_coef, grad_intercept[:, None]], axis=1))
+        grads = grads.astype(np.float64)
+        return self.finish(loss, grads[:, :-1], grads[:, -1], coef)
+
+
+def _blocks(n_rows, n_cols, n_classes, xp, device):
+    if _on_accelerator(xp, device):
+        step = max(1, _ACCELERATOR_BLOCK_ELEMENTS // max(n_classes, 1))
+        return [slice(start, min(start + step, n_rows))
+                for start in range(0, n_rows, step)] or [slice(0, 0)]
+    # CPU namespaces: the NumPy backend's cache-sized blocks.
+    return row_blocks(n_rows, n_cols, n_classes)
+
+
+def _device_targets(targets, X, xp, device):
+    """The ``(n_samples, K)`` target matrix on ``X``'s device, in its dtype."""
+    if targets.is_soft:  # already smoothed and renormalized on the host
+        values = targets.values.astype(_numpy_dtype(X, xp))
+        return move_to(values, xp=xp, device=device)
+    n_classes = targets.n_classes
+    codes = move_to(targets.values.astype(np.int64), xp=xp, device=device)
+    ks = xp.arange(n_classes, dtype=codes.dtype, device=device)
+    onehot = xp.astype(codes[:, None] == ks[None, :], X.dtype)
+    eps = targets.kernel_smoothing
+    if eps:
+        onehot = (1.0 - eps) * onehot + eps / n_classes
+    return onehot
+
+
+def fit(estimator, X, y, sample_weight):
+    """Fit ``estimator`` on an array-API ``X``, keeping ``X`` on its device.
+
+    Parameters
+    ----------
+    estimator : SoftmaxClassifier
+        The estimator to fit (its parameters are read, its fitted attributes
+        set).
+    X : array of shape (n_samples, n_features)
+        Training data of a non-NumPy array-API namespace.
+    y : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Labels or soft targets, of any namespace (brought to the host).
+    sample_weight : array-like of shape (n_samples,) or None
+        Sample weights, of any namespace (brought to the host).
+
+    Returns
+    -------
+    estimator : SoftmaxClassifier
+        The fitted estimator.
+    """
+    xp, _, device = get_namespace_and_device(X)
+    X = validate_data(estimator, X, dtype=[xp.float64, xp.float32], reset=True)
+    n_samples = X.shape[0]
+    dtype = _numpy_dtype(X, xp)
+    targets = prepare_targets(
+        _to_host(y), n_samples=n_samples, ignore_label=estimator.ignore_label,
+        label_smoothing=estimator.label_smoothing,
+    )
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(
+            _to_host(sample_weight), np.empty((n_samples, 0)), dtype=np.float64
+        )
+        if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
+            raise ValueError("sample_weight must be finite and nonnegative.")
+    weights = targets.sample_weights(sample_weight, estimator.class_weight)
+    weights_x = move_to(weights.astype(dtype), xp=xp, device=device)
+    objective = ArrayAPISoftmaxObjective(
+        X, _device_targets(targets, X, xp, device),
+        weights_x, weights, targets.n_classes, estimator.C,
+        estimator.fit_intercept, *_column_stats(
+            X, weights_x, estimator.fit_intercept,
+            row_blocks(n_samples, X.shape[1]), xp, device,
+        ), xp, device,
+    )
+    coef, intercept = estimator._solve(objective, targets.class_totals(weights))
+    estimator.classes_ = _classes_like(targets.classes, y)
+    estimator.coef_, estimator.intercept_ = move_to(
+        coef.astype(dtype), intercept.astype(dtype), xp=xp, device=device
+    )
+    return estimator
+
+
+def _classes_like(classes, y):
+    """``classes_`` in ``y``'s namespace and device, as ``LogisticRegression``."""
+    if isinstance(y, np.ndarray) or not is_array_api_obj(y):
+        return classes
+    xp_y, _, device_y = get_namespace_and_device(y)
+    return move_to(classes, xp=xp_y, device=device_y)
+
+
+def _check_same_namespace(estimator, X, xp, device):
+    xp_c, _, device_c = get_namespace_and_device(estimator.coef_)
+    if xp_c != xp or device_c != device:
+        raise ValueError(
+            f"Inputs passed to {type(estimator).__name__} must use the same "
+            "namespace and the same device as those passed to fit(): the model "
+            f"was fitted with {xp_c.__name__} arrays on device {device_c!r}, X is "
+            f"an array of {xp.__name__} on device {device!r}. Move the estimator "
+            "with "
+            "sklearn.utils._array_api.move_estimator_to(estimator, xp, device)."
+        )
+
+
+def logits(estimator, X):
+    """Logits ``X @ coef_.T + intercept_`` in ``X``'s namespace and device.
+
+    Parameters
+    ----------
+    estimator : SoftmaxClassifier
+        A fitted estimator whose ``coef_`` shares ``X``'s namespace and device.
+    X : array of shape (n_samples, n_features)
+        Samples.
+
+    Returns
+    -------
+    Z : array of shape (n_samples, n_classes)
+    """
+    check_is_fitted(estimator)
+    xp, _, device = get_namespace_and_device(X)
+    _check_same_namespace(estimator, X, xp, device)
+    X = validate_data(estimator, X, dtype=[xp.float64, xp.float32], reset=False)
+    dtype = xp.result_type(X.dtype, estimator.coef_.dtype)
+    coef = xp.astype(estimator.coef_, dtype)
+    return xp.astype(X, dtype) @ coef.T + xp.astype(estimator.intercept_, dtype)
+
+
+def decision_function(estimator, Z):
+    """Scores from logits: ``Z``, or ``Z[:, 1] - Z[:, 0]`` for two classes.
+
+    Parameters
+    ----------
+    estimator : SoftmaxClassifier
+        The fitted estimator.
+    Z : array of shape (n_samples, n_classes)
+        Logits.
+
+    Returns
+    -------
+    scores : array of shape (n_samples,) or (n_samples, n_classes)
+    """
+    if Z.shape[1] == 2:
+        return Z[:, 1] - Z[:, 0]
+    return Z
+
+
+def predict(estimator, Z):
+    """Class labels from logits, in ``Z``'s namespace and device.
+
+    As scikit-learn's linear classifiers: labels are taken from ``classes_``
+    and moved to ``Z``'s namespace, except strings, which only NumPy holds.
+
+    Parameters
+    ----------
+    estimator : SoftmaxClassifier
+        The fitted estimator.
+    Z : array of shape (n_samples, n_classes)
+        Logits.
+
+    Returns
+    -------
+    y_pred : array of shape (n_samples,)
+    """
+    xp, _, device = get_namespace_and_device(Z)
+    xp_c, _, device_c = get_namespace_and_device(estimator.classes_)
+    indices = move_to(xp.argmax(Z, axis=1), xp=xp_c, device=device_c)
+    y_pred = xp_c.take(estimator.classes_, indices, axis=0)
+    if isinstance(y_pred, np.ndarray) and y_pred.dtype.kind not in "biuf":
+        return y_pred
+    return move_to(y_pred, xp=xp, device=device)
+
+
+def log_softmax(Z):
+    """Row-wise log-softmax in ``Z``'s namespace.
+
+    Parameters
+    ----------
+    Z : array of shape (n_samples, n_classes)
+        Logits.
+
+    Returns
+    -------
+    log_proba : array of shape (n_samples, n_classes)
+    """
+    xp, _, _ = get_namespace_and_device(Z)
+    return _log_softmax(Z, xp)
+
+
+def softmax(Z):
+    """Row-wise softmax in ``Z``'s namespace.
+
+    Parameters
+    ----------
+    Z : array of shape (n_samples, n_classes)
+        Logits.
+
+    Returns
+    -------
+    proba : array of shape (n_samples, n_classes)
+    """
+    xp, _, _ = get_namespace_and_device(Z)
+    return _softmax(Z, xp)
