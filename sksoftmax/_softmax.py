@@ -403,4 +403,13 @@ def _backend_for(X):
     ``fit``, ``logits``, ``decision_function``, ``predict``, ``log_softmax``
     and ``softmax``.
     """
+    from sklearn import get_config
+
+    # Array API (PyTorch, CuPy, array-api-strict): only under scikit-learn's
+    # dispatch, as LogisticRegression; otherwise such inputs go to NumPy.
+    if get_config()["array_api_dispatch"]:
+        from sksoftmax import _array_api
+
+        if _array_api.handles(X):
+            return _array_api
     return None
