@@ -1,0 +1,726 @@
+"""Dask backend: fit on and predict for Dask arrays, chunk by chunk.
+
+Each L-BFGS evaluation is one map-reduce (Spark's ``treeAggregate`` design):
+the ``(n_classes, n_features + 1)`` parameters go to the workers as one small
+task, :func:`sksoftmax._loss.block_loss_grad` (the same NumPy kernel as the
+in-memory fit) runs on every row chunk, and the ``(loss_sum, grad_coef,
+grad_intercept)`` triples are summed in a tree. Only parameters, gradients and
+per-chunk sums travel; ``X`` never reaches the client. The normalization, the
+penalty and the conditioning chain rule are :meth:`SoftmaxObjective.finish`,
+so the optimum is the one of the in-memory fit.
+
+The classes, the class totals, the weights and the conditioning statistics
+(weighted column means and standard deviations, merged across chunks with
+Chan's parallel formula) are computed in Dask passes too. ``X`` (and the
+targets and weights) are persisted once when they fit in half of the workers'
+memory; larger data is streamed from its source on every pass instead.
+
+This module imports Dask; :func:`sksoftmax._softmax._backend_for` imports it
+only when a Dask collection arrives.
+"""
+
+import os
+import warnings
+
+import dask
+import dask.array as da
+import numpy as np
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
+
+from sksoftmax._loss import block_loss_grad
+from sksoftmax._loss import log_softmax as _np_log_softmax
+from sksoftmax._loss import softmax as _np_softmax
+from sksoftmax._objective import SoftmaxObjective
+from sksoftmax._targets import (
+    _DEFAULT_ROW_SUM_ATOL,
+    _ROW_SUM_ATOL,
+    _class_weight_vector,
+    _ignore_mask,
+    rescale_weights,
+)
+
+# Fan-in of the tree reductions: few enough inputs per task to spread the sums
+# over the workers, enough to keep the tree shallow.
+_SPLIT_EVERY = 8
+# Persist the data when it takes at most this fraction of the workers' memory
+# (the rest is left for the kernel's temporaries and for other work).
+_PERSIST_FRACTION = 0.5
+
+
+# --------------------------------------------------------------------------
+# Where to compute
+
+
+def _active_client():
+    """The active ``distributed.Client``, or None (then Dask's default scheduler)."""
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def _compute(client, *objs):
+    """Compute small results (reductions) in one graph; returns them in order.
+
+    One Delayed wraps them all: ``dask.compute`` (2026.8) returns a mix of
+    Arrays and Delayed objects grouped by type, not in the order given.
+    """
+    packed = dask.delayed(_pack, pure=True)(*objs)
+    if client is not None:
+        return dask.compute(packed, scheduler=client)[0]
+    return dask.compute(packed)[0]
+
+
+def _pack(*results):
+    return results
+
+
+def _persist(client, *arrays):
+    if client is not None:
+        return tuple(client.persist(list(arrays)))
+    return dask.persist(*arrays)
+
+
+def _memory_budget(client):
+    """Bytes of data we allow ourselves to persist."""
+    if client is not None:
+        try:
+            workers = client.scheduler_info(n_workers=-1)["workers"].values()
+        except Exception:  # pragma: no cover - exotic deployments
+            return 0.0
+        total = sum(w.get("memory_limit") or 0 for w in workers)
+        return _PERSIST_FRACTION * total
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 0.0
+    return _PERSIST_FRACTION * available
+
+
+def _tree_sum(parts, merge):
+    """Reduce a list of Delayed objects with ``merge`` in a tree."""
+    while len(parts) > 1:
+        parts = [
+            dask.delayed(merge, pure=True)(*parts[i:i + _SPLIT_EVERY])
+            for i in range(0, len(parts), _SPLIT_EVERY)
+        ]
+    return parts[0]
+
+
+def _blocks(array):
+    """Delayed row blocks of a row-chunked array with one column block."""
+    return list(array.to_delayed().ravel())
+
+
+# --------------------------------------------------------------------------
+# Input conversion
+
+
+def _as_dask_X(estimator, X, *, reset):
+    if hasattr(X, "to_dask_array"):  # a Dask DataFrame
+        _check_feature_names(estimator, X, reset=reset)
+        X = X.to_dask_array(lengths=reset)
+    else:
+        _check_feature_names(estimator, X, reset=reset)
+    if not isinstance(X, da.Array):
+        raise TypeError(
+            "SoftmaxClassifier accepts Dask arrays and Dask DataFrames among Dask "
+            f"collections; got {type(X).__name__}."
+        )
+    if not isinstance(X._meta, np.ndarray):
+        raise TypeError(
+            "The Dask backend needs dense NumPy chunks; got chunks of type "
+            f"{type(X._meta).__name__}."
+        )
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D array, got a {X.ndim}D Dask array instead. Reshape "
+            "your data with X.reshape(-1, 1) if it has a single feature."
+        )
+    if X.dtype.kind == "c":
+        raise ValueError("Complex data not supported.")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"X must hold numbers; got a Dask array of dtype {X.dtype}.")
+    if X.dtype not in (np.float64, np.float32):
+        X = X.astype(np.float64)
+    if reset and any(np.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    if len(X.chunks[1]) > 1:
+        # The kernel needs whole rows; let Dask pick the row chunks anew.
+        X = X.rechunk({0: "auto", 1: -1})
+    return X
+
+
+def _as_rows(a, row_chunks, name):
+    """``a`` (NumPy or Dask, 1-D or 2-D) as a Dask array chunked like ``X``."""
+    n_samples = int(sum(row_chunks))
+    if hasattr(a, "to_dask_array"):  # Dask Series / DataFrame
+        a = a.to_dask_array(lengths=True)
+    elif hasattr(a, "to_numpy"):  # pandas
+        a = a.to_numpy()
+    if not isinstance(a, da.Array):
+        a = np.asarray(a)
+    elif any(np.isnan(c) for c in a.chunks[0]):
+        a = a.compute_chunk_sizes()
+    if a.ndim == 0 or a.shape[0] != n_samples:
+        got = "a scalar" if a.ndim == 0 else a.shape[0]
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: "
+            f"[{n_samples}, {got}] (X and {name})."
+        )
+    chunks = (row_chunks, *((s,) for s in a.shape[1:]))
+    if not isinstance(a, da.Array):
+        return da.from_array(a, chunks=chunks)
+    if a.chunks != chunks:
+        a = a.rechunk(chunks)
+    return a
+
+
+def _meta(ndim, dtype):
+    return np.empty((0,) * ndim, dtype=dtype)
+
+
+# --------------------------------------------------------------------------
+# Chunk functions (run on the workers; plain NumPy)
+
+
+def _chunk_label_info(y, ignore_label):
+    """Labels present in a chunk (ignored ones left out) and the ignored count."""
+    if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
+        raise ValueError("Input y contains NaN or infinity.")
+    ignored = _ignore_mask(y, ignore_label)
+    return np.unique(y[~ignored]), int(np.count_nonzero(ignored))
+
+
+def _merge_label_info(*parts):
+    labels = np.unique(np.concatenate([p[0] for p in parts]))
+    return labels, sum(p[1] for p in parts)
+
+
+def _chunk_codes(y, classes, ignore_label):
+    codes = np.zeros(len(y), dtype=np.intp)
+    kept = ~_ignore_mask(y, ignore_label)
+    codes[kept] = np.searchsorted(classes, y[kept])
+    return codes
+
+
+def _chunk_kept(y, ignore_label):
+    return ~_ignore_mask(y, ignore_label)
+
+
+def _chunk_soft_targets(Y, label_smoothing, dtype, block_info=None):
+    """Validate, renormalize and smooth a chunk of soft targets."""
+    atol = _ROW_SUM_ATOL.get(Y.dtype, _DEFAULT_ROW_SUM_ATOL)
+    Y = Y.astype(np.float64)
+    row_sums = Y.sum(axis=1)
+    bad = ~np.isfinite(Y).all(axis=1) | (Y < 0).any(axis=1)
+    bad |= ~(np.abs(row_sums - 1.0) <= atol)
+    if bad.any():
+        offset = block_info[0]["array-location"][0][0] if block_info else 0
+        rows = np.flatnonzero(bad) + offset
+        shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+        raise ValueError(
+            "Soft targets must be finite, nonnegative and sum to 1 in every row "
+            f"(within {atol:g}); {len(rows)} rows of the chunk at row {offset} do "
+            f"not: {shown}."
+        )
+    Y /= row_sums[:, None]
+    if label_smoothing:
+        Y = (1.0 - label_smoothing) * Y + label_smoothing / Y.shape[1]
+    return Y.astype(dtype, copy=False)
+
+
+def _chunk_bad_weights(sample_weight):
+    return bool(np.any(~np.isfinite(sample_weight) | (sample_weight < 0)))
+
+
+def _chunk_weights(targets, kept, sample_weight, class_weight):
+    """Per-sample weights: sample weight x class weight, 0 for ignored samples."""
+    n = len(targets)
+    w = (np.ones(n) if sample_weight is None
+         else np.array(sample_weight, dtype=np.float64))
+    if kept is not None:
+        w[~kept] = 0.0
+    if class_weight is not None:
+        if targets.ndim == 2:
+            w *= targets.astype(np.float64) @ class_weight
+        else:
+            w *= class_weight[targets]
+    return w
+
+
+def _chunk_class_totals(targets, weights, n_classes):
+    if targets.ndim == 2:
+        return weights @ targets.astype(np.float64)
+    return np.bincount(targets, weights=weights, minlength=n_classes)
+
+
+def _add(*parts):
+    return sum(parts[1:], start=parts[0])
+
+
+def _chunk_moments(X, weights, amax):
+    """Weight, weighted mean and centred sum of squares of ``X / amax``."""
+    Xs = X.astype(np.float64) / amax
+    w_sum = float(weights.sum())
+    sq = weights @ (Xs * Xs)
+    if w_sum > 0:
+        mean = (weights @ Xs) / w_sum
+        Xs -= mean
+        m2 = weights @ (Xs * Xs)
+    else:
+        mean = np.zeros(X.shape[1])
+        m2 = np.zeros(X.shape[1])
+    return w_sum, mean, m2, sq
+
+
+def _merge_moments(*parts):
+    """Chan et al.'s pairwise update: exact, and stable unlike sum(x^2) - n m^2."""
+    w_sum, mean, m2, sq = parts[0]
+    for w_b, mean_b, m2_b, sq_b in parts[1:]:
+        total = w_sum + w_b
+        sq = sq + sq_b
+        if w_b == 0:
+            continue
+        delta = mean_b - mean
+        mean = mean + delta * (w_b / total)
+        m2 = m2 + m2_b + delta**2 * (w_sum * w_b / total)
+        w_sum = total
+    return w_sum, mean, m2, sq
+
+
+def _chunk_loss_grad(X, targets, weights, params, label_smoothing):
+    coef, intercept = params
+    loss, grad_coef, grad_intercept = block_loss_grad(
+        X, targets, weights.astype(X.dtype, copy=False), coef, intercept,
+        label_smoothing=label_smoothing,
+    )
+    return (loss, grad_coef.astype(np.float64, copy=False),
+            grad_intercept.astype(np.float64, copy=False))
+
+
+def _chunk_logits(X, coef, intercept):
+    return X @ coef.T + intercept
+
+
+def _chunk_labels(Z, classes):
+    return classes[np.argmax(Z, axis=1)]
+
+
+# --------------------------------------------------------------------------
+# The objective
+
+
+class DaskSoftmaxObjective(SoftmaxObjective):
+    """:class:`SoftmaxObjective` whose sums are map-reduced over Dask chunks.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Row-chunked data with one column block (float64 or float32).
+    targets : dask.array.Array of shape (n_samples,) or (n_samples, n_classes)
+        Integer class codes or target probabilities, chunked like ``X``.
+    sample_weight : dask.array.Array of shape (n_samples,)
+        float64 weights ``s_i``, chunked like ``X``.
+    n_classes : int
+        Number of classes ``K``.
+    C : float
+        Inverse regularization strength; ``np.inf`` means no penalty.
+    fit_intercept : bool
+        Whether the last column of the parameters is an intercept.
+    weight_sum : float
+        ``S = sum_i s_i``, computed beforehand in a Dask pass.
+    label_smoothing : float
+        Smoothing applied to integer targets inside the kernel.
+    mu, sigma : ndarray of shape (n_features,)
+        Conditioning statistics.
+    client : distributed.Client or None
+        Where to compute; None uses Dask's default scheduler.
+    """
+
+    def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,
+                 weight_sum, label_smoothing, mu, sigma, client):
+        # The parent's __init__ would pull the weights into memory: set the
+        # attributes that to_original / from_original / finish use instead.
+        self.X = X
+        self.n_classes = n_classes
+        self.fit_intercept = fit_intercept
+        self.label_smoothing = label_smoothing
+        self.weight_sum = float(weight_sum)
+        self.l2_reg_strength = 0.0 if np.isinf(C) else 1.0 / (C * self.weight_sum)
+        self.mu = mu
+        self.sigma = sigma
+        self.client = client
+        self.n_evaluations = 0
+        self.chunks = list(zip(_blocks(X), _blocks(targets), _blocks(sample_weight),
+                               strict=True))
+
+    def loss_grad(self, theta):
+        """Objective value and gradient with respect to ``theta``.
+
+        One map-reduce over the chunks of ``X``.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            Conditioned parameters (float64).
+
+        Returns
+        -------
+        loss : float
+            ``f(W, b)`` for the corresponding original parameters.
+        grad : ndarray of shape (n_params,)
+            Gradient with respect to ``theta`` (float64).
+        """
+        self.n_evaluations += 1
+        coef, intercept = self.to_original(theta)
+        dtype = self.X.dtype
+        # One small task holds the parameters; every chunk task depends on it.
+        params = dask.delayed(
+            (coef.astype(dtype), intercept.astype(dtype) if self.fit_intercept
+             else None),
+            pure=True,
+        )
+        parts = [
+            dask.delayed(_chunk_loss_grad, pure=True)(
+                x, t, w, params, self.label_smoothing
+            )
+            for x, t, w in self.chunks
+        ]
+        (total,) = _compute(self.client, _tree_sum(parts, _add_triples))
+        loss_sum, grad_coef, grad_intercept = total
+        return self.finish(loss_sum, grad_coef, grad_intercept, coef)
+
+
+def _add_triples(*parts):
+    loss = sum(p[0] for p in parts)
+    return (loss, _add(*(p[1] for p in parts)), _add(*(p[2] for p in parts)))
+
+
+# --------------------------------------------------------------------------
+# The backend interface used by SoftmaxClassifier
+
+
+def fit(estimator, X, y, sample_weight):
+    """Fit ``estimator`` on a Dask array (or Dask DataFrame) ``X``.
+
+    Parameters
+    ----------
+    estimator : SoftmaxClassifier
+        The estimator; its parameters are already validated.
+    X : dask.array.Array of shape (n_samples, n_features)
+        Training data, chunked along the rows.
+    y : dask or NumPy array of shape (n_samples,) or (n_samples, n_classes)
+        Labels or soft targets.
+    sample_weight : dask or NumPy array of shape (n_samples,) or None
+        Nonnegative sample weights.
+
+    Returns
+    -------
+    estimator : SoftmaxClassifier
+        The fitted estimator.
+    """
+    client = _active_client()
+    X = _as_dask_X(estimator, X, reset=True)
+    n_samples, n_features = X.shape
+    if n_samples == 0 or n_features == 0:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) and {n_features} feature(s) "
+            "while a minimum of 1 is required by SoftmaxClassifier."
+        )
+    budget = _memory_budget(client)
+    if X.nbytes <= budget:
+        (X,) = _persist(client, X)
+    row_chunks = X.chunks[0]
+    values, kept, classes, label_smoothing, sw, amax = _first_pass(
+        estimator, X, y, sample_weight, row_chunks, client
+    )
+    n_classes = len(classes)
+    class_weight = estimator.class_weight
+    cw = None
+    if isinstance(class_weight, dict):
+        cw = _class_weight_vector(class_weight, classes)
+    weights = _weights(values, kept, sw, None)
+    if class_weight == "balanced":
+        (totals,) = _compute(client, _class_totals(values, weights, n_classes))
+        cw = np.zeros(n_classes)
+        present = totals > 0
+        cw[present] = totals.sum() / (n_classes * totals[present])
+    if cw is not None:
+        weights = _weights(values, kept, sw, cw)
+    # As the NumPy path: weights over a power of two, C times it (exact).
+    (w_max,) = _compute(client, weights.max())
+    scaled, C = rescale_weights(np.array([w_max]), estimator.C)
+    if scaled[0] != w_max:
+        weights = weights * (scaled[0] / w_max)  # 1 / a power of two: exact
+    if values.nbytes + weights.nbytes <= budget - min(X.nbytes, budget):
+        values, weights = _persist(client, values, weights)
+    totals, weight_sum, moments = _compute(
+        client,
+        _class_totals(values, weights, n_classes),
+        weights.sum(dtype=np.float64),
+        _moments(X, weights, amax),
+    )
+    if np.count_nonzero(totals > 0) < 2:
+        raise ValueError(
+            "The weighted data contains only one class "
+            f"({classes[np.argmax(totals)]!r}); at least two classes "
+            "with positive total sample weight are needed."
+        )
+    if weight_sum < (1.0 / np.finfo(np.float64).max) / C:
+        raise ValueError(
+            f"C={estimator.C!r} is too small for these sample weights: the penalty "
+            "strength 1 / (C * sum(sample_weight)) overflows float64. Use a "
+            "larger C."
+        )
+    mu, sigma = _scaling(moments, amax, estimator.fit_intercept)
+    objective = DaskSoftmaxObjective(
+        X, values, weights, n_classes, C, estimator.fit_intercept,
+        weight_sum, label_smoothing, mu, sigma, client,
+    )
+    coef, intercept = estimator._solve(objective, totals)
+    estimator.n_features_in_ = n_features
+    estimator.classes_ = classes
+    estimator.coef_ = coef.astype(X.dtype, copy=False)
+    estimator.intercept_ = intercept.astype(X.dtype, copy=False)
+    return estimator
+
+
+def _first_pass(estimator, X, y, sample_weight, row_chunks, client):
+    """Validate ``y`` and the weights; classes and column maxima in one pass.
+
+    Returns the lazy targets (codes or probabilities), the lazy mask of kept
+    samples (None when none is ignored), the classes, the label smoothing left
+    to the kernel, the lazy sample weights (or None) and the column maxima.
+    """
+    if y is None:
+        raise ValueError(
+            "SoftmaxClassifier requires y to be passed, but the target y is None."
+        )
+    y = _as_rows(y, row_chunks, "y")
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please "
+            "change the shape of y to (n_samples,), for example using ravel().",
+            DataConversionWarning, stacklevel=4,
+        )
+        y = y[:, 0]
+    if y.ndim > 2:
+        raise ValueError(f"y must be 1-D labels or 2-D soft targets; got {y.ndim}-D.")
+    sw = None
+    if sample_weight is not None:
+        sw = _as_rows(sample_weight, row_chunks, "sample_weight")
+        if sw.ndim != 1:
+            raise ValueError(
+                f"sample_weight must be 1-D; got shape {sw.shape}."
+            )
+        sw = sw.astype(np.float64)
+    ignore_label = estimator.ignore_label
+    todo = {"amax": da.abs(X).max(axis=0)}
+    if sw is not None:
+        todo["bad_weights"] = _tree_sum(
+            [dask.delayed(_chunk_bad_weights, pure=True)(b) for b in _blocks(sw)],
+            _any,
+        )
+    if y.ndim == 1:
+        todo["labels"] = _tree_sum(
+            [dask.delayed(_chunk_label_info, pure=True)(b, ignore_label)
+             for b in _blocks(y)],
+            _merge_label_info,
+        )
+    elif ignore_label is not None:
+        raise ValueError(
+            "ignore_label applies to label vectors; soft targets (a 2-D y) have "
+            "no labels to ignore. Give such samples sample_weight=0 instead."
+        )
+    elif y.dtype.kind not in "biuf":
+        raise ValueError(
+            f"Soft targets must be numeric probabilities; got dtype {y.dtype}."
+        )
+    results = dict(zip(todo, _compute(client, *todo.values()), strict=True))
+    amax = np.asarray(results["amax"], dtype=np.float64)
+    if np.isnan(amax).any():
+        raise ValueError("Input X contains NaN.")
+    if np.isinf(amax).any():
+        raise ValueError(
+            f"Input X contains infinity or a value too large for {X.dtype!r}."
+        )
+    if results.get("bad_weights"):
+        raise ValueError("sample_weight must be finite and nonnegative.")
+    amax = np.where(amax > 0, amax, 1.0)
+    if y.ndim == 2:
+        classes = np.arange(y.shape[1])
+        values = y.map_blocks(
+            _chunk_soft_targets, estimator.label_smoothing, X.dtype,
+            dtype=X.dtype, meta=_meta(2, X.dtype),
+        )
+        return values, None, classes, 0.0, sw, amax
+    classes, n_ignored = results["labels"]
+    if n_ignored == X.shape[0]:
+        raise ValueError(
+            f"Every sample has the label ignore_label={ignore_label!r}; there is "
+            "nothing to fit."
+        )
+    check_classification_targets(classes)
+    if len(classes) < 2:
+        raise ValueError(
+            "This solver needs samples of at least 2 classes in the data, but "
+            f"the data contains only one class: {classes[0]!r}."
+        )
+    values = y.map_blocks(_chunk_codes, classes, ignore_label, dtype=np.intp,
+                          meta=_meta(1, np.intp))
+    kept = None
+    if n_ignored:
+        kept = y.map_blocks(_chunk_kept, ignore_label, dtype=bool,
+                            meta=_meta(1, bool))
+    smoothing = float(estimator.label_smoothing)
+    return values, kept, classes, smoothing, sw, amax
+
+
+def _any(*flags):
+    return any(flags)
+
+
+def _weights(values, kept, sw, cw):
+    """Lazy per-sample weights, chunked like ``values``."""
+    args = []
+    for a in (values, kept, sw):
+        args += [None, None] if a is None else [a, "ij"[:a.ndim]]
+    return da.blockwise(
+        _chunk_weights, "i", *args, cw, None, concatenate=True,
+        dtype=np.float64, meta=_meta(1, np.float64),
+    )
+
+
+def _class_totals(values, weights, n_classes):
+    parts = [
+        dask.delayed(_chunk_class_totals, pure=True)(t, w, n_classes)
+        for t, w in zip(_blocks(values), _blocks(weights), strict=True)
+    ]
+    return _tree_sum(parts, _add)
+
+
+def _moments(X, weights, amax):
+    parts = [
+        dask.delayed(_chunk_moments, pure=True)(x, w, amax)
+        for x, w in zip(_blocks(X), _blocks(weights), strict=True)
+    ]
+    return _tree_sum(parts, _merge_moments)
+
+
+def _scaling(moments, amax, fit_intercept):
+    """``sksoftmax._objective.column_scaling`` from the merged moments."""
+    w_sum, mean, m2, sq = moments
+    if fit_intercept:
+        var = m2 / w_sum
+    else:
+        var = sq / w_sum
+        mean = np.zeros_like(mean)
+    sigma = np.sqrt(var) * amax
+    mu = mean * amax
+    constant = ~(sigma > 1e-12 * amax) | ~np.isfinite(sigma)
+    sigma[constant] = 1.0
+    return mu, sigma
+
+
+def logits(estimator, X):
+    """Lazy logits ``X @ coef_.T + intercept_``, one task per row chunk.
+
+    Parameters
+    ----------
+    estimator : SoftmaxClassifier
+        A fitted estimator.
+    X : dask.array.Array of shape (n_samples, n_features)
+        Samples.
+
+    Returns
+    -------
+    Z : dask.array.Array of shape (n_samples, n_classes)
+    """
+    check_is_fitted(estimator)
+    X = _as_dask_X(estimator, X, reset=False)
+    if X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+            f"expecting {estimator.n_features_in_} features as input."
+        )
+    dtype = np.result_type(X.dtype, estimator.coef_.dtype)
+    coef = estimator.coef_.astype(dtype)
+    intercept = estimator.intercept_.astype(dtype)
+    return X.map_blocks(
+        _chunk_logits, coef, intercept, dtype=dtype,
+        chunks=(X.chunks[0], (coef.shape[0],)), meta=_meta(2, dtype),
+    )
+
+
+def decision_function(estimator, Z):
+    """Lazy decision function from lazy logits (1-D for two classes).
+
+    Parameters
+    ----------
+    estimator : SoftmaxClassifier
+        A fitted estimator.
+    Z : dask.array.Array of shape (n_samples, n_classes)
+        Logits.
+
+    Returns
+    -------
+    scores : dask.array.Array of shape (n_samples,) or (n_samples, n_classes)
+    """
+    if Z.shape[1] == 2:
+        return Z[:, 1] - Z[:, 0]
+    return Z
+
+
+def predict(estimator, Z):
+    """Lazy class labels from lazy logits.
+
+    Parameters
+    ----------
+    estimator : SoftmaxClassifier
+        A fitted estimator.
+    Z : dask.array.Array of shape (n_samples, n_classes)
+        Logits.
+
+    Returns
+    -------
+    y_pred : dask.array.Array of shape (n_samples,)
+        Labels from ``classes_``.
+    """
+    classes = estimator.classes_
+    return Z.map_blocks(_chunk_labels, classes, drop_axis=1, dtype=classes.dtype,
+                        meta=_meta(1, classes.dtype))
+
+
+def log_softmax(Z):
+    """Lazy row-wise log-softmax.
+
+    Parameters
+    ----------
+    Z : dask.array.Array of shape (n_samples, n_classes)
+        Logits.
+
+    Returns
+    -------
+    log_proba : dask.array.Array of shape (n_samples, n_classes)
+    """
+    return Z.map_blocks(_np_log_softmax, dtype=Z.dtype, meta=_meta(2, Z.dtype))
+
+
+def softmax(Z):
+    """Lazy row-wise softmax.
+
+    Parameters
+    ----------
+    Z : dask.array.Array of shape (n_samples, n_classes)
+        Logits.
+
+    Returns
+    -------
+    proba : dask.array.Array of shape (n_samples, n_classes)
+    """
+    return Z.map_blocks(_np_softmax, dtype=Z.dtype, meta=_meta(2, Z.dtype))
