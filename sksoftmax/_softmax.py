@@ -1,5 +1,6 @@
 """The estimator: ``SoftmaxClassifier``."""
 
+import sys
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -403,6 +404,12 @@ def _backend_for(X):
     ``fit``, ``logits``, ``decision_function``, ``predict``, ``log_softmax``
     and ``softmax``.
     """
+    # Never import Dask here: if it is not imported, X is no Dask collection.
+    dask = sys.modules.get("dask")
+    if dask is not None and dask.is_dask_collection(X):
+        from sksoftmax import _dask
+
+        return _dask
     from sklearn import get_config
 
     # Array API (PyTorch, CuPy, array-api-strict): only under scikit-learn's
