@@ -107,8 +107,9 @@ def _column_stats(X, weights, fit_intercept, blocks, xp, device):
         mean = np.zeros_like(mean)
     sigma = np.sqrt(var) * amax
     mu = mean * amax
+    # As column_scaling: constant columns are scaled by their magnitude.
     constant = ~(sigma > 1e-12 * amax) | ~np.isfinite(sigma)
-    sigma[constant] = 1.0
+    sigma[constant] = amax[constant]
     return mu, sigma
 
 
