@@ -81,9 +81,12 @@ def column_scaling(X, sample_weight, fit_intercept):
         mean = np.zeros_like(mean)
     sigma = np.sqrt(var) * amax
     mu = mean * amax
-    # Constant (or all-zero) columns carry no information: leave them unscaled.
+    # Constant (or all-zero) columns carry no information. Scale them by their
+    # magnitude: with an intercept their gradient is a difference of two
+    # products of that size, and dividing by it keeps the rounding noise of a
+    # 1e300 column at 1e-16 instead of overflowing.
     constant = ~(sigma > 1e-12 * amax) | ~np.isfinite(sigma)
-    sigma[constant] = 1.0
+    sigma[constant] = amax[constant]
     return mu, sigma
 
 
@@ -147,6 +150,12 @@ class SoftmaxObjective:
         self.l2_reg_strength = 0.0 if np.isinf(C) else 1.0 / (C * self.weight_sum)
         self.mu = np.zeros(n_features) if mu is None else mu
         self.sigma = np.ones(n_features) if sigma is None else sigma
+        if self.l2_reg_strength and sigma is not None:
+            # A column far smaller than the penalty's scale (1e-300s) would show
+            # the solver a penalty curvature l2 / sigma**2 that overflows; cap
+            # it at 1e16. Only columns whose data term is negligible against
+            # the penalty are affected; the optimum is unchanged.
+            self.sigma = np.maximum(self.sigma, 1e-8 * np.sqrt(self.l2_reg_strength))
         if sp.issparse(X):
             self.blocks = [slice(0, X.shape[0])]
         else:

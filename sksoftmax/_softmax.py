@@ -16,7 +16,7 @@ from sklearn.utils.validation import (
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import SoftmaxObjective, column_scaling
 from sksoftmax._solver import minimize_lbfgs, warn_not_converged
-from sksoftmax._targets import prepare_targets
+from sksoftmax._targets import prepare_targets, rescale_weights
 
 
 class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
@@ -220,7 +220,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         if backend is not None:
             return backend.fit(self, X, y, sample_weight)
         X = validate_data(
-            self, X, accept_sparse=("csr", "csc"),
+            self, _reject_strings(X), accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32], reset=True,
         )
         targets = prepare_targets(
@@ -234,11 +234,19 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         weights = targets.sample_weights(sample_weight, self.class_weight)
         mu, sigma = column_scaling(X, weights, self.fit_intercept)
         objective = SoftmaxObjective(
-            X, targets.values, weights, targets.n_classes, self.C,
+            X, targets.values, weights, targets.n_classes, C,
             self.fit_intercept, label_smoothing=targets.kernel_smoothing,
             mu=mu, sigma=sigma,
         )
         coef, intercept = self._solve(objective, targets.class_totals(weights))
+        # Same objective, weights rescaled so that their sum cannot overflow.
+        weights, C = rescale_weights(weights, self.C)
+        if float(weights.sum()) < (1.0 / np.finfo(np.float64).max) / C:
+            raise ValueError(
+                f"C={self.C!r} is too small for these sample weights: the penalty "
+                "strength 1 / (C * sum(sample_weight)) overflows float64. Use a "
+                "larger C."
+            )
         self.classes_ = targets.classes
         self.coef_ = coef.astype(X.dtype, copy=False)
         self.intercept_ = intercept.astype(X.dtype, copy=False)
@@ -301,7 +309,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     def _check_X(self, X):
         check_is_fitted(self)
         return validate_data(
-            self, X, accept_sparse=("csr", "csc"),
+            self, _reject_strings(X), accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32], reset=False,
         )
 
@@ -410,6 +418,24 @@ def _backend_for(X):
         from sksoftmax import _dask
 
         return _dask
+def _reject_strings(X):
+    """Refuse arrays of strings, which NumPy would silently parse as numbers.
+
+    Lists and tuples are converted here (validation would convert them anyway)
+    so that a list of strings is caught too. Object arrays and DataFrames pass:
+    scikit-learn's conversion names any value that is not a number.
+    """
+    if isinstance(X, list | tuple):
+        X = np.asarray(X)
+    if getattr(getattr(X, "dtype", None), "kind", None) in ("U", "S"):
+        raise ValueError(
+            f"X is an array of strings (dtype {X.dtype}); SoftmaxClassifier needs "
+            "numbers. Convert numeric text with X.astype(float), and encode "
+            "categories with sklearn.preprocessing.OneHotEncoder."
+        )
+    return X
+
+
     from sklearn import get_config
 
     # Array API (PyTorch, CuPy, array-api-strict): only under scikit-learn's

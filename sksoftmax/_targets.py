@@ -10,6 +10,7 @@ target probabilities, plus the classes and per-sample weights.
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import check_classification_targets
@@ -122,7 +123,49 @@ def _class_weight_vector(class_weight, classes):
             f"class_weight has labels {unknown!r} that are not classes of y; "
             f"the classes are {classes.tolist()!r}."
         )
-    return np.array([float(class_weight.get(k, 1.0)) for k in classes.tolist()])
+    try:
+        cw = np.array([float(class_weight.get(k, 1.0)) for k in classes.tolist()])
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"class_weight values must be numbers; got {class_weight!r}."
+        ) from exc
+    if not np.all(np.isfinite(cw) & (cw >= 0)):
+        raise ValueError(
+            f"class_weight values must be finite and nonnegative; got {class_weight!r}."
+        )
+    return cw
+
+
+def rescale_weights(weights, C):
+    """Divide the weights by a power of two near their maximum; scale ``C`` back.
+
+    The objective ``sum_i s_i CE_i / S + ||W||^2 / (2 C S)`` is unchanged when
+    every ``s_i`` is divided by ``a`` and ``C`` multiplied by ``a``. With ``a``
+    a power of two both operations are exact, so ordinary weights give
+    bit-identical fits, while weights near the float64 limits (``1e307``,
+    ``1e-320``) no longer overflow or lose their digits in ``S``.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_samples,)
+        Nonnegative finite weights with a positive maximum.
+    C : float
+        Inverse regularization strength (may be ``np.inf``).
+
+    Returns
+    -------
+    weights : ndarray of shape (n_samples,)
+        Weights whose maximum lies in ``[1, 2)``.
+    C : float
+        ``C`` times the same power of two (``inf`` stays ``inf``; a product
+        that overflows becomes ``inf``, a penalty below float64 resolution).
+    """
+    _, exponent = np.frexp(np.max(weights))
+    scale = np.ldexp(1.0, int(exponent) - 1)
+    if scale == 1.0:
+        return weights, C
+    with np.errstate(over="ignore"):
+        return weights / scale, float(C * scale)
 
 
 def prepare_targets(y, *, n_samples, ignore_label=None, label_smoothing=0.0):
@@ -167,7 +210,13 @@ def prepare_targets(y, *, n_samples, ignore_label=None, label_smoothing=0.0):
 def _as_array(y):
     if hasattr(y, "to_numpy"):  # pandas Series / DataFrame
         y = y.to_numpy()
-    return np.asarray(y)
+    y = np.asarray(y)
+    if y.ndim == 0:
+        raise ValueError(
+            "y must be an array-like of labels or soft targets; got "
+            f"{type(y.item()).__name__}."
+        )
+    return y
 
 
 def _hard_targets(y, ignore_label, label_smoothing):
@@ -175,13 +224,24 @@ def _hard_targets(y, ignore_label, label_smoothing):
         assert_all_finite(y, input_name="y")
     ignored = _ignore_mask(y, ignore_label)
     if ignored.all():
+    if sp.issparse(y):  # soft targets given as a sparse matrix
+        return y.toarray()
         raise ValueError(
             f"Every sample has the label ignore_label={ignore_label!r}; there is "
             "nothing to fit."
         )
     kept = y[~ignored]
-    check_classification_targets(kept)
-    classes, codes = np.unique(kept, return_inverse=True)
+    try:
+        check_classification_targets(kept)
+        classes, codes = np.unique(kept, return_inverse=True)
+    except (TypeError, ValueError) as exc:
+        types = _label_types(kept)
+        if len(types) > 1:
+            raise TypeError(
+                f"y mixes labels of the types {', '.join(types)}, which cannot be "
+                "sorted into classes; use labels of one type."
+            ) from exc
+        raise
     if len(classes) < 2:
         raise ValueError(
             "This solver needs samples of at least 2 classes in the data, but "
@@ -202,6 +262,13 @@ def _ignore_mask(y, ignore_label):
     except (TypeError, ValueError):  # pragma: no cover - exotic label types
         mask = None
     if mask is None or mask.shape != y.shape or mask.dtype != bool:
+def _label_types(y):
+    """Names of the Python types among the labels of an object array."""
+    if y.dtype != object:
+        return []
+    return sorted({type(label).__name__ for label in y.tolist()})
+
+
         mask = np.array([label == ignore_label for label in y.tolist()], dtype=bool)
     return mask
 
