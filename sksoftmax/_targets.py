@@ -208,6 +208,8 @@ def prepare_targets(y, *, n_samples, ignore_label=None, label_smoothing=0.0):
 
 
 def _as_array(y):
+    if sp.issparse(y):  # soft targets given as a sparse matrix
+        return y.toarray()
     if hasattr(y, "to_numpy"):  # pandas Series / DataFrame
         y = y.to_numpy()
     y = np.asarray(y)
@@ -224,8 +226,6 @@ def _hard_targets(y, ignore_label, label_smoothing):
         assert_all_finite(y, input_name="y")
     ignored = _ignore_mask(y, ignore_label)
     if ignored.all():
-    if sp.issparse(y):  # soft targets given as a sparse matrix
-        return y.toarray()
         raise ValueError(
             f"Every sample has the label ignore_label={ignore_label!r}; there is "
             "nothing to fit."
@@ -252,6 +252,13 @@ def _hard_targets(y, ignore_label, label_smoothing):
     return Targets(classes, values, ignored, float(label_smoothing))
 
 
+def _label_types(y):
+    """Names of the Python types among the labels of an object array."""
+    if y.dtype != object:
+        return []
+    return sorted({type(label).__name__ for label in y.tolist()})
+
+
 def _ignore_mask(y, ignore_label):
     if ignore_label is None:
         return np.zeros(len(y), dtype=bool)
@@ -262,13 +269,6 @@ def _ignore_mask(y, ignore_label):
     except (TypeError, ValueError):  # pragma: no cover - exotic label types
         mask = None
     if mask is None or mask.shape != y.shape or mask.dtype != bool:
-def _label_types(y):
-    """Names of the Python types among the labels of an object array."""
-    if y.dtype != object:
-        return []
-    return sorted({type(label).__name__ for label in y.tolist()})
-
-
         mask = np.array([label == ignore_label for label in y.tolist()], dtype=bool)
     return mask
 
