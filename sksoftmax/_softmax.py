@@ -13,13 +13,14 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sksoftmax._callbacks import CallbackSupportMixin, fit_callbacks, lbfgs_callback
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import SoftmaxObjective, column_scaling
 from sksoftmax._solver import minimize_lbfgs, warn_not_converged
 from sksoftmax._targets import prepare_targets, rescale_weights
 
 
-class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
+class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Softmax classifier (multinomial logistic regression) fitted by L-BFGS.
 
     Minimizes the weighted mean cross-entropy between the target distribution
@@ -206,14 +207,17 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         self : SoftmaxClassifier
             The fitted estimator.
         """
-        # Keep an already fitted estimator intact if anything below raises.
-        previous_state = self.__dict__.copy()
-        try:
-            return self._fit(X, y, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(previous_state)
-            raise
+        # scikit-learn's callbacks (1.9+) see the whole fit as one task; entered
+        # before the snapshot so that a restore keeps what their teardown needs.
+        with fit_callbacks(self, X, y, sample_weight, self.max_iter):
+            # Keep an already fitted estimator intact if anything below raises.
+            previous_state = self.__dict__.copy()
+            try:
+                return self._fit(X, y, sample_weight)
+            except BaseException:
+                self.__dict__.clear()
+                self.__dict__.update(previous_state)
+                raise
 
     def _fit(self, X, y, sample_weight):
         backend = _backend_for(X)
@@ -232,13 +236,6 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
                 raise ValueError("sample_weight must be finite and nonnegative.")
         weights = targets.sample_weights(sample_weight, self.class_weight)
-        mu, sigma = column_scaling(X, weights, self.fit_intercept)
-        objective = SoftmaxObjective(
-            X, targets.values, weights, targets.n_classes, C,
-            self.fit_intercept, label_smoothing=targets.kernel_smoothing,
-            mu=mu, sigma=sigma,
-        )
-        coef, intercept = self._solve(objective, targets.class_totals(weights))
         # Same objective, weights rescaled so that their sum cannot overflow.
         weights, C = rescale_weights(weights, self.C)
         if float(weights.sum()) < (1.0 / np.finfo(np.float64).max) / C:
@@ -247,12 +244,21 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
                 "strength 1 / (C * sum(sample_weight)) overflows float64. Use a "
                 "larger C."
             )
+        mu, sigma = column_scaling(X, weights, self.fit_intercept)
+        objective = SoftmaxObjective(
+            X, targets.values, weights, targets.n_classes, C,
+            self.fit_intercept, label_smoothing=targets.kernel_smoothing,
+            mu=mu, sigma=sigma,
+        )
+        coef, intercept = self._solve(
+            objective, targets.class_totals(weights), classes=targets.classes
+        )
         self.classes_ = targets.classes
         self.coef_ = coef.astype(X.dtype, copy=False)
         self.intercept_ = intercept.astype(X.dtype, copy=False)
         return self
 
-    def _solve(self, objective, class_totals):
+    def _solve(self, objective, class_totals, classes=None):
         """Run L-BFGS on ``objective``; set ``n_iter_``, ``loss_``, ``loss_curve_``.
 
         Shared by every backend: ``objective`` only has to provide
@@ -264,6 +270,9 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             The objective of this fit (or a backend's subclass).
         class_totals : ndarray of shape (n_classes,)
             Total weight of each class, for the log-prior starting intercepts.
+        classes : ndarray of shape (n_classes,), default=None
+            Labels of this fit, for the intermediate models that scikit-learn
+            callbacks (e.g. ``ScoringMonitor``) may evaluate; None gives them none.
 
         Returns
         -------
@@ -276,11 +285,14 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             *self._initial_params(objective.n_classes, objective.n_features,
                                   class_totals)
         )
+        bridge = lbfgs_callback(self, objective, theta0, classes)
         result = minimize_lbfgs(
             objective.loss_grad, theta0, max_iter=self.max_iter, tol=self.tol,
             history_size=self.history_size, max_fun=self.max_fun,
-            verbose=self.verbose,
+            verbose=self.verbose, callback=bridge,
         )
+        if bridge is not None:
+            bridge.close()
         if not result.converged and self.max_iter > 0:
             warn_not_converged(result, self.max_iter)
         coef, intercept = objective.to_original(result.x)
@@ -403,21 +415,6 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         return np.exp(self.predict_log_proba(X))
 
 
-def _backend_for(X):
-    """The backend module for inputs that NumPy/SciPy do not handle, or None.
-
-    Backends (Dask, array-API namespaces) live in their own modules, imported
-    only when such an input arrives, so that importing sksoftmax costs nothing
-    when Dask or PyTorch is not installed. Each backend module provides
-    ``fit``, ``logits``, ``decision_function``, ``predict``, ``log_softmax``
-    and ``softmax``.
-    """
-    # Never import Dask here: if it is not imported, X is no Dask collection.
-    dask = sys.modules.get("dask")
-    if dask is not None and dask.is_dask_collection(X):
-        from sksoftmax import _dask
-
-        return _dask
 def _reject_strings(X):
     """Refuse arrays of strings, which NumPy would silently parse as numbers.
 
@@ -436,6 +433,21 @@ def _reject_strings(X):
     return X
 
 
+def _backend_for(X):
+    """The backend module for inputs that NumPy/SciPy do not handle, or None.
+
+    Backends (Dask, array-API namespaces) live in their own modules, imported
+    only when such an input arrives, so that importing sksoftmax costs nothing
+    when Dask or PyTorch is not installed. Each backend module provides
+    ``fit``, ``logits``, ``decision_function``, ``predict``, ``log_softmax``
+    and ``softmax``.
+    """
+    # Never import Dask here: if it is not imported, X is no Dask collection.
+    dask = sys.modules.get("dask")
+    if dask is not None and dask.is_dask_collection(X):
+        from sksoftmax import _dask
+
+        return _dask
     from sklearn import get_config
 
     # Array API (PyTorch, CuPy, array-api-strict): only under scikit-learn's
