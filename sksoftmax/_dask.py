@@ -36,6 +36,7 @@ from sksoftmax._objective import SoftmaxObjective
 from sksoftmax._targets import (
     _DEFAULT_ROW_SUM_ATOL,
     _ROW_SUM_ATOL,
+    Targets,
     _class_weight_vector,
     _ignore_mask,
     rescale_weights,
@@ -212,7 +213,7 @@ def _chunk_kept(y, ignore_label):
     return ~_ignore_mask(y, ignore_label)
 
 
-def _chunk_soft_targets(Y, label_smoothing, dtype, block_info=None):
+def _chunk_soft_targets(Y, label_smoothing, block_info=None):
     """Validate, renormalize and smooth a chunk of soft targets."""
     atol = _ROW_SUM_ATOL.get(Y.dtype, _DEFAULT_ROW_SUM_ATOL)
     Y = Y.astype(np.float64)
@@ -231,26 +232,38 @@ def _chunk_soft_targets(Y, label_smoothing, dtype, block_info=None):
     Y /= row_sums[:, None]
     if label_smoothing:
         Y = (1.0 - label_smoothing) * Y + label_smoothing / Y.shape[1]
-    return Y.astype(dtype, copy=False)
+    return Y
 
 
 def _chunk_bad_weights(sample_weight):
     return bool(np.any(~np.isfinite(sample_weight) | (sample_weight < 0)))
 
 
-def _chunk_weights(targets, kept, sample_weight, class_weight):
-    """Per-sample weights: sample weight x class weight, 0 for ignored samples."""
-    n = len(targets)
+def _chunk_class_weighted(values, kept, sample_weight, classes, class_weight):
+    """Targets and per-sample weights of a chunk, class weights applied.
+
+    Delegates to :class:`sksoftmax._targets.Targets`, so that the chunks follow
+    the NumPy path's rules (for soft targets the class weights also re-weight
+    the target rows). ``class_weight`` is a dict here ("balanced" is resolved
+    beforehand from the global class totals).
+    """
+    n = len(values)
     w = (np.ones(n) if sample_weight is None
          else np.array(sample_weight, dtype=np.float64))
-    if kept is not None:
-        w[~kept] = 0.0
+    ignored = np.zeros(n, dtype=bool) if kept is None else ~kept
+    w[ignored] = 0.0
+    targets = Targets(classes, values.copy(), ignored, 0.0)
     if class_weight is not None:
-        if targets.ndim == 2:
-            w *= targets.astype(np.float64) @ class_weight
-        else:
-            w *= class_weight[targets]
-    return w
+        w *= targets._per_sample_class_weight(class_weight, w)
+    return targets.values, w
+
+
+def _chunk_weights(*args):
+    return _chunk_class_weighted(*args)[1]
+
+
+def _chunk_weighted_targets(*args):
+    return _chunk_class_weighted(*args)[0]
 
 
 def _chunk_class_totals(targets, weights, n_classes):
@@ -295,6 +308,8 @@ def _merge_moments(*parts):
 
 def _chunk_loss_grad(X, targets, weights, params, label_smoothing):
     coef, intercept = params
+    if targets.ndim == 2:  # probabilities enter products with the logits
+        targets = targets.astype(X.dtype, copy=False)
     loss, grad_coef, grad_intercept = block_loss_grad(
         X, targets, weights.astype(X.dtype, copy=False), coef, intercept,
         label_smoothing=label_smoothing,
@@ -441,17 +456,20 @@ def fit(estimator, X, y, sample_weight):
     )
     n_classes = len(classes)
     class_weight = estimator.class_weight
-    cw = None
-    if isinstance(class_weight, dict):
-        cw = _class_weight_vector(class_weight, classes)
-    weights = _weights(values, kept, sw, None)
+    weights = _weights(values, kept, sw, classes, None)
     if class_weight == "balanced":
         (totals,) = _compute(client, _class_totals(values, weights, n_classes))
         cw = np.zeros(n_classes)
         present = totals > 0
         cw[present] = totals.sum() / (n_classes * totals[present])
-    if cw is not None:
-        weights = _weights(values, kept, sw, cw)
+        class_weight = dict(zip(classes.tolist(), cw.tolist(), strict=True))
+    if class_weight is not None:
+        _class_weight_vector(class_weight, classes)  # raise here, not on a worker
+        raw = values
+        weights = _weights(raw, kept, sw, classes, class_weight)
+        if raw.ndim == 2:
+            values = _weights(raw, kept, sw, classes, class_weight,
+                              func=_chunk_weighted_targets)
     # As the NumPy path: weights over a power of two, C times it (exact).
     (w_max,) = _compute(client, weights.max())
     scaled, C = rescale_weights(np.array([w_max]), estimator.C)
@@ -555,8 +573,8 @@ def _first_pass(estimator, X, y, sample_weight, row_chunks, client):
     if y.ndim == 2:
         classes = np.arange(y.shape[1])
         values = y.map_blocks(
-            _chunk_soft_targets, estimator.label_smoothing, X.dtype,
-            dtype=X.dtype, meta=_meta(2, X.dtype),
+            _chunk_soft_targets, estimator.label_smoothing,
+            dtype=np.float64, meta=_meta(2, np.float64),
         )
         return values, None, classes, 0.0, sw, amax
     classes, n_ignored = results["labels"]
@@ -585,14 +603,18 @@ def _any(*flags):
     return any(flags)
 
 
-def _weights(values, kept, sw, cw):
-    """Lazy per-sample weights, chunked like ``values``."""
+def _weights(values, kept, sw, classes, class_weight, func=_chunk_weights):
+    """Lazy per-sample weights (or, with ``func``, targets), chunked like ``values``."""
     args = []
     for a in (values, kept, sw):
         args += [None, None] if a is None else [a, "ij"[:a.ndim]]
+    if func is _chunk_weights:
+        out, dtype, ndim = "i", np.float64, 1
+    else:
+        out, dtype, ndim = "ij"[:values.ndim], values.dtype, values.ndim
     return da.blockwise(
-        _chunk_weights, "i", *args, cw, None, concatenate=True,
-        dtype=np.float64, meta=_meta(1, np.float64),
+        func, out, *args, classes, None, class_weight, None, concatenate=True,
+        dtype=dtype, meta=_meta(ndim, dtype),
     )
 
 

@@ -97,14 +97,18 @@ def test_numpy_weights_and_labels_with_dask_X(client):
     assert_same_fit(expected, got)
 
 
-@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
-def test_soft_targets_match_numpy(client, label_smoothing):
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"label_smoothing": 0.1, "class_weight": {0: 2.0, 1: 0.5}},
+     {"class_weight": "balanced"}],
+)
+def test_soft_targets_match_numpy(client, params):
     X, y = make_data(seed=4)
     rng = np.random.default_rng(4)
     Y = 0.7 * np.eye(3)[y] + 0.3 * rng.dirichlet(np.ones(3), len(y))
     Yd = da.from_array(Y, chunks=(100, 3))
-    expected = SoftmaxClassifier(**TIGHT, label_smoothing=label_smoothing).fit(X, Y)
-    got = SoftmaxClassifier(**TIGHT, label_smoothing=label_smoothing).fit(
+    expected = SoftmaxClassifier(**TIGHT, **params).fit(X, Y)
+    got = SoftmaxClassifier(**TIGHT, **params).fit(
         da.from_array(X, chunks=(150, 4)), Yd
     )
     assert_same_fit(expected, got)
