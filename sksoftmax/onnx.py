@@ -161,6 +161,11 @@ def register_converter():
     Called when :mod:`sksoftmax.onnx` is imported; calling it again is harmless.
     skl2onnx's own classifier parser then declares the ``label`` and
     ``probabilities`` outputs and applies the ``zipmap`` option.
+
+    Examples
+    --------
+    >>> import sksoftmax.onnx  # registers the converter on import
+    >>> sksoftmax.onnx.register_converter()  # again: harmless
     """
     update_registered_converter(
         SoftmaxClassifier,

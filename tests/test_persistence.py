@@ -10,14 +10,16 @@ from sklearn.datasets import load_iris
 
 from sksoftmax import SoftmaxClassifier
 
-sio = pytest.importorskip("skops.io")
-from skops.io.exceptions import UntrustedTypesFoundException  # noqa: E402
-
 OWN_CLASS = f"{SoftmaxClassifier.__module__}.{SoftmaxClassifier.__qualname__}"
 FITTED = {
     "classes_", "coef_", "intercept_", "n_iter_", "loss_", "loss_curve_",
     "n_features_in_",
 }
+
+
+@pytest.fixture
+def sio():
+    return pytest.importorskip("skops.io")
 
 
 def _iris():
@@ -97,7 +99,7 @@ def test_fitted_state_is_plain_data(name):
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_skops_round_trip_trusting_only_sksoftmax(name, tmp_path):
+def test_skops_round_trip_trusting_only_sksoftmax(name, tmp_path, sio):
     clf, X, y = _case(name)
     clf.fit(X, y)
     path = tmp_path / "model.skops"
@@ -109,7 +111,9 @@ def test_skops_round_trip_trusting_only_sksoftmax(name, tmp_path):
     _assert_same_model(loaded, clf, X)
 
 
-def test_skops_refuses_to_load_without_trust(tmp_path):
+def test_skops_refuses_to_load_without_trust(tmp_path, sio):
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     X, y = _iris()
     path = tmp_path / "model.skops"
     sio.dump(SoftmaxClassifier(max_iter=500).fit(X, y), path)
@@ -117,7 +121,7 @@ def test_skops_refuses_to_load_without_trust(tmp_path):
         sio.load(path)
 
 
-def test_skops_round_trip_of_an_unfitted_estimator():
+def test_skops_round_trip_of_an_unfitted_estimator(sio):
     clf = SoftmaxClassifier(C=0.5, label_smoothing=0.2)
     data = sio.dumps(clf)
     assert sio.get_untrusted_types(data=data) == [OWN_CLASS]
@@ -134,7 +138,7 @@ def test_pickle_and_joblib_round_trip(name, tmp_path):
     _assert_same_model(joblib.load(path), clf, X)
 
 
-def test_loaded_model_warm_starts_from_its_solution():
+def test_loaded_model_warm_starts_from_its_solution(sio):
     X, y = _iris()
     clf = SoftmaxClassifier(max_iter=500, warm_start=True).fit(X, y)
     loaded = sio.loads(sio.dumps(clf), trusted=[OWN_CLASS])

@@ -58,10 +58,16 @@ def test_without_sklearn_callback_module_fit_still_works():
     # of sksoftmax in a fresh interpreter (an import of a module set to None
     # raises ImportError); scikit-learn itself gets its module back afterwards.
     code = (
-        "import sys, sklearn.callback as real\n"
+        "import sys\n"
+        "try:\n"
+        "    import sklearn.callback as real\n"
+        "except ImportError:\n"
+        "    real = None\n"
         "sys.modules['sklearn.callback'] = None\n"
         "from sksoftmax import SoftmaxClassifier\n"
-        "sys.modules['sklearn.callback'] = real\n"
+        "del sys.modules['sklearn.callback']\n"
+        "if real is not None:\n"
+        "    sys.modules['sklearn.callback'] = real\n"
         "from sklearn.datasets import load_iris\n"
         "X, y = load_iris(return_X_y=True)\n"
         "clf = SoftmaxClassifier(max_iter=500).fit(X, y)\n"
