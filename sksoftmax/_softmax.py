@@ -55,9 +55,14 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))``, with
         the counts (and ``n_samples``) summed over ``sample_weight`` so that
         integer weights act exactly like repeated rows, and ignored samples not
-        counted. With soft targets the weight of a sample is the
-        target-weighted mean ``sum_k t_ik * class_weight[k]``; "balanced" then
-        uses the (weighted) column sums of the target matrix as class counts.
+        counted. With soft targets the loss of sample ``i`` becomes
+        ``sum_k class_weight[k] * t_ik * (-log p_ik)``, exactly as if the
+        sample were repeated once per class with weights ``t_ik`` (PyTorch's
+        weighted soft-target cross-entropy); the normalization ``S`` sums
+        these weights. "balanced" then uses the (weighted) column sums of the
+        target matrix as class counts. With ``label_smoothing`` the smoothed
+        labels are such soft targets, so smoothing a label vector and passing
+        the smoothed target matrix give the same fit, class weights included.
 
     max_iter : int, default=100
         Maximum number of L-BFGS iterations.

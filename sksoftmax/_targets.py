@@ -102,6 +102,14 @@ class Targets:
         return weights
 
     def _per_sample_class_weight(self, class_weight, weights):
+        if not self.is_soft and self.kernel_smoothing:
+            # Smoothed labels are soft targets; class weights then act on all
+            # of the target's mass, as below, so that label smoothing equals
+            # the smoothed soft-target matrix, class weights included.
+            eps, n_classes = self.kernel_smoothing, self.n_classes
+            smoothed = np.full((len(self.values), n_classes), eps / n_classes)
+            smoothed[np.arange(len(self.values)), self.values] += 1.0 - eps
+            self.values, self.kernel_smoothing = smoothed, 0.0
         if class_weight == "balanced":
             # n_samples / (n_classes * count), with counts and n_samples taken
             # from the sample weights, so that integer weights act exactly
@@ -112,8 +120,18 @@ class Targets:
             cw[present] = totals.sum() / (self.n_classes * totals[present])
         else:
             cw = _class_weight_vector(class_weight, self.classes)
-        # Soft targets: the target-weighted mean of the class weights.
-        return self.values @ cw if self.is_soft else cw[self.values]
+        if not self.is_soft:
+            return cw[self.values]
+        # Soft targets: the loss of a sample is sum_k cw_k t_ik (-log p_ik), as
+        # for the sample repeated once per class with weights t_ik (PyTorch's
+        # weighted soft-target cross-entropy). That is a sample weight
+        # sum_k cw_k t_ik on the re-normalized target cw * t_i / (cw . t_i).
+        per_sample = self.values @ cw
+        tilted = self.values * cw
+        np.divide(tilted, per_sample[:, None], out=tilted,
+                  where=per_sample[:, None] > 0)
+        self.values = tilted
+        return per_sample
 
 
 def _class_weight_vector(class_weight, classes):
