@@ -42,7 +42,7 @@ from sksoftmax._loss import block_loss_grad
 from sksoftmax._loss import log_softmax as _log_softmax
 from sksoftmax._loss import softmax as _softmax
 from sksoftmax._objective import SoftmaxObjective, row_blocks
-from sksoftmax._targets import prepare_targets
+from sksoftmax._targets import prepare_targets, rescale_weights
 
 # Rows per block on accelerators: large blocks keep the number of kernel
 # launches (and of host synchronizations, one per block for the loss value)
@@ -272,15 +272,26 @@ def fit(estimator, X, y, sample_weight):
         if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
             raise ValueError("sample_weight must be finite and nonnegative.")
     weights = targets.sample_weights(sample_weight, estimator.class_weight)
+    # As the NumPy backend: the same objective with weights scaled by a power
+    # of two so that their sum cannot overflow.
+    weights, C = rescale_weights(weights, estimator.C)
+    if float(weights.sum()) < (1.0 / np.finfo(np.float64).max) / C:
+        raise ValueError(
+            f"C={estimator.C!r} is too small for these sample weights: the "
+            "penalty strength 1 / (C * sum(sample_weight)) overflows float64. "
+            "Use a larger C."
+        )
     weights_x = move_to(weights.astype(dtype), xp=xp, device=device)
     objective = ArrayAPISoftmaxObjective(
         X, _device_targets(targets, X, xp, device),
-        weights_x, weights, targets.n_classes, estimator.C,
+        weights_x, weights, targets.n_classes, C,
         estimator.fit_intercept, *_column_stats(
             X, weights_x, estimator.fit_intercept,
             row_blocks(n_samples, X.shape[1]), xp, device,
         ), xp, device,
     )
+    # No ``classes``: scikit-learn callbacks would score NumPy intermediate
+    # models on device data.
     coef, intercept = estimator._solve(objective, targets.class_totals(weights))
     estimator.classes_ = _classes_like(targets.classes, y)
     estimator.coef_, estimator.intercept_ = move_to(

@@ -219,6 +219,25 @@ def test_warm_start_from_device_coefficients(namespace):
     assert clf.n_iter_ <= 1
 
 
+@pytest.mark.parametrize("namespace", ["array_api_strict", "torch:cpu"])
+def test_huge_weights_and_move_to_numpy(namespace):
+    # Weights near the float64 limit are rescaled as in the NumPy backend; a
+    # model fitted on the device moves to NumPy with scikit-learn's helper.
+    from sklearn.utils._array_api import move_estimator_to
+
+    to_xp, _ = _namespace(namespace)
+    X, y = _data(3)
+    sw = np.random.RandomState(0).uniform(1.0, 2.0, size=len(y)) * 1e306
+    ref = SoftmaxClassifier(C=1e-300).fit(X, y, sample_weight=sw)
+    with dispatch():
+        clf = SoftmaxClassifier(C=1e-300).fit(to_xp(X), to_xp(y),
+                                              sample_weight=to_xp(sw))
+        clf_np = move_estimator_to(clf, np, "cpu")
+    assert np.all(np.isfinite(clf_np.coef_))
+    assert_allclose(clf_np.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+    assert_array_equal(clf_np.predict(X), ref.predict(X))
+
+
 def test_dispatch_off_is_unchanged():
     torch = pytest.importorskip("torch")
     X, y = _data(3)
