@@ -87,14 +87,20 @@ def _persist(client, *arrays):
 
 
 def _memory_budget(client):
-    """Bytes of data we allow ourselves to persist."""
+    """Bytes of data we allow ourselves to persist: half of what is free."""
     if client is not None:
         try:
             workers = client.scheduler_info(n_workers=-1)["workers"].values()
         except Exception:  # pragma: no cover - exotic deployments
             return 0.0
-        total = sum(w.get("memory_limit") or 0 for w in workers)
-        return _PERSIST_FRACTION * total
+        free = 0.0
+        for w in workers:
+            limit = w.get("memory_limit") or 0
+            if not limit:  # no limit set: nothing tells us to stream
+                return np.inf
+            used = w.get("metrics", {}).get("memory", 0)
+            free += max(limit - used, 0)
+        return _PERSIST_FRACTION * free
     try:
         available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
@@ -102,11 +108,11 @@ def _memory_budget(client):
     return _PERSIST_FRACTION * available
 
 
-def _tree_sum(parts, merge):
+def _tree_sum(parts, merge, pure=True):
     """Reduce a list of Delayed objects with ``merge`` in a tree."""
     while len(parts) > 1:
         parts = [
-            dask.delayed(merge, pure=True)(*parts[i:i + _SPLIT_EVERY])
+            dask.delayed(merge, pure=pure)(*parts[i:i + _SPLIT_EVERY])
             for i in range(0, len(parts), _SPLIT_EVERY)
         ]
     return parts[0]
@@ -395,18 +401,20 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         coef, intercept = self.to_original(theta)
         dtype = self.X.dtype
         # One small task holds the parameters; every chunk task depends on it.
-        params = dask.delayed(
-            (coef.astype(dtype), intercept.astype(dtype) if self.fit_intercept
-             else None),
-            pure=True,
+        # Keys are random (pure=False): hashing costs time and buys nothing,
+        # as every evaluation has new parameters.
+        params = dask.delayed(_pack, pure=False)(
+            coef.astype(dtype), intercept.astype(dtype) if self.fit_intercept
+            else None,
         )
         parts = [
-            dask.delayed(_chunk_loss_grad, pure=True)(
+            dask.delayed(_chunk_loss_grad, pure=False)(
                 x, t, w, params, self.label_smoothing
             )
             for x, t, w in self.chunks
         ]
-        (total,) = _compute(self.client, _tree_sum(parts, _add_triples))
+        total = _tree_sum(parts, _add_triples, pure=False)
+        (total,) = _compute(self.client, total)
         loss_sum, grad_coef, grad_intercept = total
         return self.finish(loss_sum, grad_coef, grad_intercept, coef)
 
