@@ -141,3 +141,13 @@ def test_docs_build_needs_no_network(monkeypatch):
     assert conf.intersphinx_mapping == {}
     assert "numpydoc" in conf.extensions
     assert "sphinx_gallery.gen_gallery" in conf.extensions
+
+
+def test_readme_example_runs():
+    readme = (DOCS.parent / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert blocks, "README.md has no python example"
+    namespace = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    assert namespace["clf"].score(namespace["X_test"], namespace["y_test"]) > 0.9
+    assert len(blocks[0].strip().splitlines()) <= 12
