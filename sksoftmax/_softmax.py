@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -188,6 +189,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # PyTorch / CuPy / array-api-strict inputs under array_api_dispatch.
+        tags.array_api_support = True
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -330,10 +333,14 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             dtype=[np.float64, np.float32], reset=False,
         )
 
-    def _logits(self, X):
+    def _logits(self, X, method):
         backend = _backend_for(X)
         if backend is not None:
             return backend.logits(self, X)
+        check_is_fitted(self)
+        # Under array_api_dispatch, a model fitted on (say) torch tensors must
+        # not be applied to NumPy input (backends check their own inputs).
+        check_same_namespace(X, self, attribute="coef_", method=method)
         X = self._check_X(X)
         dtype = np.result_type(X.dtype, self.coef_.dtype)
         Z = X @ self.coef_.T.astype(dtype, copy=False)
@@ -355,7 +362,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             second class against the first (scikit-learn's convention), whose
             sign gives the prediction.
         """
-        Z = self._logits(X)
+        Z = self._logits(X, "decision_function")
         backend = _backend_for(X)
         if backend is not None:
             return backend.decision_function(self, Z)
@@ -376,7 +383,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted class labels, taken from ``classes_``.
         """
-        scores = self._logits(X)
+        scores = self._logits(X, "predict")
         backend = _backend_for(X)
         if backend is not None:
             return backend.predict(self, scores)
@@ -398,8 +405,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         """
         backend = _backend_for(X)
         if backend is not None:
-            return backend.log_softmax(self._logits(X))
-        return log_softmax(self._logits(X))
+            return backend.log_softmax(self._logits(X, "predict_log_proba"))
+        return log_softmax(self._logits(X, "predict_log_proba"))
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the logits.
@@ -416,8 +423,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         """
         backend = _backend_for(X)
         if backend is not None:
-            return backend.softmax(self._logits(X))
-        return np.exp(self.predict_log_proba(X))
+            return backend.softmax(self._logits(X, "predict_proba"))
+        return np.exp(log_softmax(self._logits(X, "predict_proba")))
 
 
 def _reject_strings(X):
