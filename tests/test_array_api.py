@@ -19,6 +19,7 @@ from sklearn.utils.estimator_checks import (
     check_array_api_input,
     check_array_api_input_and_values,
     check_array_api_mixed_inputs,
+    check_array_api_same_namespace,
 )
 
 from sksoftmax import SoftmaxClassifier
@@ -261,6 +262,8 @@ def test_other_namespace_at_predict_raises():
         clf = SoftmaxClassifier().fit(torch.asarray(X), torch.asarray(y))
         with pytest.raises(ValueError, match="same namespace and the same device"):
             clf.predict(xps.asarray(X))
+        with pytest.raises(ValueError, match=r"predict_proba\(\) must use the same"):
+            clf.predict_proba(X)
 
 
 @pytest.mark.parametrize("namespace", NAMESPACES)
@@ -340,10 +343,14 @@ def test_sklearn_array_api_checks(namespace, device, dtype, values):
         )
 
 
-def test_sklearn_mixed_namespace_check():
+def test_sklearn_mixed_namespace_and_same_namespace_checks():
     # X from PyTorch, y and sample_weight from array-api-strict on another device.
     check_array_api_mixed_inputs(
         "SoftmaxClassifier", SoftmaxClassifier(),
         X_ns_and_device=NamespaceAndDevice("torch", "cpu"),
         other_ns_and_device=NamespaceAndDevice("array_api_strict", "device1"),
+    )
+    # Fitted on array-api-strict, every prediction method refuses NumPy input.
+    check_array_api_same_namespace(
+        "SoftmaxClassifier", SoftmaxClassifier(), "array_api_strict"
     )
