@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sksoftmax import SoftmaxClassifier
@@ -392,6 +392,17 @@ def test_valid_oddities_are_accepted():
     SoftmaxClassifier().fit(X, np.array(["b", "a", "c"])[y])  # string labels
     SoftmaxClassifier(ignore_label=None).fit(X, y.astype(float))  # float labels
     SoftmaxClassifier().fit(X, y, sample_weight=np.full(N_SAMPLES, 1e307))
+    pd = pytest.importorskip("pandas")
+    SoftmaxClassifier().fit(pd.DataFrame(X), pd.Series(y))  # pandas y
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        column = SoftmaxClassifier().fit(X, y[:, None])  # (n, 1) labels
+    assert_array_equal(column.classes_, [0, 1, 2])
+    # An ignore_label that no label equals (not even comparable with them
+    # elementwise) ignores nothing.
+    ref = SoftmaxClassifier().fit(X, y)
+    for ignore_label in [(0, 1), "unlabeled", -1]:
+        est = SoftmaxClassifier(ignore_label=ignore_label).fit(X, y)
+        assert_array_equal(est.coef_, ref.coef_)
 
 
 def test_docs_page_lists_every_case():
