@@ -16,11 +16,11 @@ from pathlib import Path
 # Build against the source tree, not a stale installed copy.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sksoftmax  # noqa: E402
+import sksoftmax
 
 project = "sksoftmax"
 author = "The sksoftmax developers"
-copyright = "2026, The sksoftmax developers"  # noqa: A001
+copyright = "2026, The sksoftmax developers"
 version = release = sksoftmax.__version__
 
 extensions = [
@@ -60,6 +60,12 @@ else:
     # Without scikit-learn's inventory its glossary terms (:term:`fit`) used in
     # docstrings cannot resolve; they render as plain text.
     suppress_warnings = ["ref.term"]
+
+# MathJax comes from a CDN when the pages are viewed. To read the pages
+# offline, point this at a local copy, e.g. Debian's libjs-mathjax:
+# SKSOFTMAX_DOCS_MATHJAX=file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML
+if os.environ.get("SKSOFTMAX_DOCS_MATHJAX"):
+    mathjax_path = os.environ["SKSOFTMAX_DOCS_MATHJAX"]
 
 # -- Gallery ------------------------------------------------------------------
 sphinx_gallery_conf = {

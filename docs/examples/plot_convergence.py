@@ -75,7 +75,7 @@ fig, ax = plt.subplots(figsize=(7, 4.5))
 sm_gap = np.maximum(np.asarray(clf.loss_curve_) - f_star, 1e-13)
 ax.semilogy(np.arange(1, len(sm_gap) + 1), sm_gap, "o-", ms=3,
             label="SoftmaxClassifier (loss_curve_)")
-ax.semilogy(iterations, np.maximum(np.asarray(lr_curve) - f_star, 1e-12), "s-",
+ax.semilogy(iterations, np.maximum(np.asarray(lr_curve) - f_star, 1e-13), "s-",
             ms=3, label='LogisticRegression(solver="lbfgs")')
 ax.axvline(100, color="grey", ls=":", lw=1)
 ax.text(103, ax.get_ylim()[1] * 0.3, "default max_iter", color="grey")
