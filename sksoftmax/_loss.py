@@ -78,10 +78,11 @@ def softmax(Z, xp=np):
     return xp.exp(log_softmax(Z, xp))
 
 
-def _exp_inplace(Z, xp):
-    if xp is np:
-        return np.exp(Z, out=Z)
-    return xp.exp(Z)
+# Below these magnitudes of the logits, exp neither overflows nor underflows
+# to a zero row sum, so the per-row shift by the maximum (a slow short-axis
+# reduction) can be skipped. float64: exp(709) is the largest finite value;
+# float32: exp(88).
+_NO_SHIFT_BOUND = {np.dtype(np.float64): 600.0, np.dtype(np.float32): 60.0}
 
 
 def block_loss_grad(X, targets, sample_weight, coef, intercept, *,
@@ -116,48 +117,88 @@ def block_loss_grad(X, targets, sample_weight, coef, intercept, *,
     grad_intercept : array of shape (K,)
         ``R.sum(axis=0)``.
     """
-    n_classes = coef.shape[0]
     Z = X @ coef.T
     if sp.issparse(Z):  # pragma: no cover - defensive, sparse @ dense is dense
         Z = Z.toarray()
+    if xp is not np:
+        return _block_loss_grad_xp(X, Z, targets, sample_weight, intercept, xp)
+    # In-place work below indexes the flattened logits: they must be C-ordered.
+    Z = np.ascontiguousarray(Z)
     if intercept is not None:
         Z += intercept
-    # Shift each row by its maximum: exp never overflows and, since target rows
-    # sum to one, CE = log(sum(exp(Z'))) - T . Z' holds for the shifted Z'.
-    Z -= xp.max(Z, axis=1, keepdims=True)
-    if targets.ndim == 1:
-        rows = np.arange(Z.shape[0])
-        target_dot_z = Z[rows, targets]
-        if label_smoothing:
-            target_dot_z = (1.0 - label_smoothing) * target_dot_z + (
-                label_smoothing / n_classes
-            ) * Z.sum(axis=1)
-    else:
-        target_dot_z = xp.sum(targets * Z, axis=1)
-    E = _exp_inplace(Z, xp)
-    sum_exp = xp.sum(E, axis=1)
-    ce = xp.log(sum_exp) - target_dot_z
-    # In place: E becomes P, then the weighted residual R = s (P - T).
-    E /= sum_exp[:, None]
-    if targets.ndim == 1:
-        E[rows, targets] -= 1.0 - label_smoothing
-        if label_smoothing:
-            E -= label_smoothing / n_classes
-    else:
-        E -= targets
-    E *= sample_weight[:, None]
-    loss_sum = _weighted_sum(sample_weight, ce, xp)
+    loss_sum, R = _residual_inplace(Z, targets, sample_weight, label_smoothing)
+    # Z now holds R = s (P - T). Both reductions over rows are BLAS products:
+    # much faster than NumPy's reductions along the short class axis.
     if sp.issparse(X):
-        grad_coef = (X.T @ E).T
+        grad_coef = (X.T @ R).T
     else:
-        grad_coef = E.T @ X
-    grad_intercept = xp.sum(E, axis=0)
+        grad_coef = R.T @ X
+    grad_intercept = np.ones(R.shape[0], dtype=R.dtype) @ R
     return loss_sum, grad_coef, grad_intercept
 
 
-def _weighted_sum(weights, values, xp):
-    """``sum_i w_i v_i`` accumulated in float64 (float32 blocks lose digits)."""
-    if xp is np:
-        return float(np.dot(weights.astype(np.float64, copy=False),
-                            values.astype(np.float64, copy=False)))
-    return float(xp.sum(weights * values))
+def _residual_inplace(Z, targets, sample_weight, label_smoothing):
+    """Loss sum and ``R = s (P - T)``, written over the logits ``Z``.
+
+    The only temporaries are vectors of length ``m``: the logits are
+    exponentiated, normalized and weighted in place.
+    """
+    m, n_classes = Z.shape
+    bound = _NO_SHIFT_BOUND.get(Z.dtype, 0.0)
+    if m and not (-bound < Z.min() and Z.max() < bound):
+        # Shift each row by its maximum: exp never overflows and, since target
+        # rows sum to one, CE = log(sum(exp(Z'))) - T . Z' for the shifted Z'.
+        Z -= _row_max(Z)[:, None]
+    ones = np.ones(n_classes, dtype=Z.dtype)
+    if targets.ndim == 1:
+        flat = np.arange(m) * n_classes + targets
+        target_dot_z = Z.reshape(-1).take(flat)
+        if label_smoothing:
+            target_dot_z = (1.0 - label_smoothing) * target_dot_z + (
+                label_smoothing / n_classes
+            ) * (Z @ ones)
+    else:
+        target_dot_z = np.einsum("ij,ij->i", targets, Z)
+    np.exp(Z, out=Z)
+    sum_exp = Z @ ones
+    ce = np.log(sum_exp)
+    ce -= target_dot_z
+    loss_sum = float(np.dot(sample_weight.astype(np.float64, copy=False),
+                            ce.astype(np.float64, copy=False)))
+    if targets.ndim == 1:
+        # R = s P - s T with T the (smoothed) one-hot rows.
+        Z *= (sample_weight / sum_exp)[:, None]
+        Z.reshape(-1)[flat] -= (1.0 - label_smoothing) * sample_weight
+        if label_smoothing:
+            Z -= ((label_smoothing / n_classes) * sample_weight)[:, None]
+    else:
+        Z *= (1.0 / sum_exp)[:, None]
+        Z -= targets
+        Z *= sample_weight[:, None]
+    return loss_sum, Z
+
+
+def _row_max(Z):
+    """Row maxima; a loop over the (few) columns beats ``Z.max(axis=1)``."""
+    if Z.shape[1] > 64:
+        return Z.max(axis=1)
+    out = Z[:, 0].copy()
+    for k in range(1, Z.shape[1]):
+        np.maximum(out, Z[:, k], out=out)
+    return out
+
+
+def _block_loss_grad_xp(X, Z, targets, sample_weight, intercept, xp):
+    """The kernel in a non-NumPy namespace: probability targets, standard ops."""
+    if intercept is not None:
+        Z = Z + intercept
+    Z = Z - xp.max(Z, axis=1, keepdims=True)
+    target_dot_z = xp.sum(targets * Z, axis=1)
+    E = xp.exp(Z)
+    sum_exp = xp.sum(E, axis=1)
+    ce = xp.log(sum_exp) - target_dot_z
+    R = (E / sum_exp[:, None] - targets) * sample_weight[:, None]
+    loss_sum = float(xp.sum(sample_weight * ce))
+    grad_coef = R.T @ X
+    grad_intercept = xp.sum(R, axis=0)
+    return loss_sum, grad_coef, grad_intercept

@@ -238,10 +238,12 @@ class SoftmaxObjective:
         grad_coef = np.zeros(coef.shape)
         grad_intercept = np.zeros(self.n_classes)
         for rows in self.blocks:
-            targets = self.targets[rows]
+            # A sparse matrix sliced by rows is a copy: pass the whole of it.
+            whole = rows == slice(0, self.X.shape[0])
             block_loss, g_coef, g_intercept = block_loss_grad(
-                self.X[rows], targets, self.sample_weight[rows], coef_x,
-                intercept_x, label_smoothing=self.label_smoothing,
+                self.X if whole else self.X[rows], self.targets[rows],
+                self.sample_weight[rows], coef_x, intercept_x,
+                label_smoothing=self.label_smoothing,
             )
             loss += block_loss
             grad_coef += g_coef
