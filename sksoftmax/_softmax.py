@@ -6,7 +6,6 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -19,6 +18,13 @@ from sksoftmax._loss import log_softmax
 from sksoftmax._objective import SoftmaxObjective, column_scaling
 from sksoftmax._solver import minimize_lbfgs, warn_not_converged
 from sksoftmax._targets import prepare_targets, rescale_weights
+
+try:
+    from sklearn.utils._array_api import check_same_namespace
+except ImportError:  # pragma: no cover - scikit-learn < 1.9 has no such check
+
+    def check_same_namespace(X, estimator, *, attribute, method):
+        """Accept any input: the array-API backend needs scikit-learn >= 1.9."""
 
 
 class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
