@@ -83,7 +83,7 @@ def test_gradient_matches_finite_differences(case, fit_intercept, smoothing, C):
     obj = build(X, targets, weights, C=C, fit_intercept=fit_intercept,
                 smoothing=smoothing)
     theta = np.random.default_rng(1).standard_normal(obj.n_params) * 0.3
-    loss, grad = obj.loss_grad(theta)
+    _, grad = obj.loss_grad(theta)
     assert grad.dtype == np.float64 and grad.shape == (obj.n_params,)
     float32 = X.dtype == np.float32
     # float32 evaluations need a larger step (rounding noise ~1e-7 relative).
