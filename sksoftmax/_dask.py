@@ -128,11 +128,10 @@ def _blocks(array):
 
 
 def _as_dask_X(estimator, X, *, reset):
+    """Validate a Dask ``X``: 2-D, float32/float64, one block of columns."""
+    _check_feature_names(estimator, X, reset=reset)  # Dask DataFrame columns
     if hasattr(X, "to_dask_array"):  # a Dask DataFrame
-        _check_feature_names(estimator, X, reset=reset)
         X = X.to_dask_array(lengths=reset)
-    else:
-        _check_feature_names(estimator, X, reset=reset)
     if not isinstance(X, da.Array):
         raise TypeError(
             "SoftmaxClassifier accepts Dask arrays and Dask DataFrames among Dask "
@@ -284,13 +283,13 @@ def _add(*parts):
 
 def _chunk_moments(X, weights, amax):
     """Weight, weighted mean and centred sum of squares of ``X / amax``."""
-    Xs = X.astype(np.float64) / amax
+    Xs = X / amax  # float64; einsum below makes no further chunk-sized copies
     w_sum = float(weights.sum())
-    sq = weights @ (Xs * Xs)
+    sq = np.einsum("i,ij,ij->j", weights, Xs, Xs)
     if w_sum > 0:
         mean = (weights @ Xs) / w_sum
         Xs -= mean
-        m2 = weights @ (Xs * Xs)
+        m2 = np.einsum("i,ij,ij->j", weights, Xs, Xs)
     else:
         mean = np.zeros(X.shape[1])
         m2 = np.zeros(X.shape[1])
@@ -508,7 +507,7 @@ def fit(estimator, X, y, sample_weight):
         X, values, weights, n_classes, C, estimator.fit_intercept,
         weight_sum, label_smoothing, mu, sigma, client,
     )
-    coef, intercept = estimator._solve(objective, totals)
+    coef, intercept = estimator._solve(objective, totals, classes=classes)
     estimator.n_features_in_ = n_features
     estimator.classes_ = classes
     estimator.coef_ = coef.astype(X.dtype, copy=False)

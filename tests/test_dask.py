@@ -1,5 +1,6 @@
 """The Dask backend against the in-memory fit, on a real two-process cluster."""
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -22,9 +23,11 @@ def client():
     # Two worker processes: the chunk functions and the parameters really
     # travel by pickle, as on a cluster.
     with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0",
         memory_limit="1GB",
     ) as cluster, distributed.Client(cluster) as client:
+        # Import on the workers now, not inside the first test's timing.
+        client.run(importlib.import_module, "sksoftmax._dask")
         yield client
 
 
@@ -38,9 +41,8 @@ def make_data(n_samples=600, n_features=4, n_classes=3, seed=0):
 
 def fit_both(X, y, chunks=(150, 2), sample_weight=None, dask_weight=True, **params):
     """The in-memory fit and the Dask fit of the same data."""
-    expected = SoftmaxClassifier(**TIGHT, **params).fit(
-        X, y, sample_weight=sample_weight
-    )
+    params = {**TIGHT, **params}
+    expected = SoftmaxClassifier(**params).fit(X, y, sample_weight=sample_weight)
     Xd = da.from_array(X, chunks=chunks)
     yd = y  # lists and 2-D targets as they are
     if isinstance(y, np.ndarray) and y.ndim == 1:
@@ -48,7 +50,7 @@ def fit_both(X, y, chunks=(150, 2), sample_weight=None, dask_weight=True, **para
     sw = sample_weight
     if sw is not None and dask_weight:
         sw = da.from_array(sw, chunks=97)  # chunked unlike X: rechunked
-    got = SoftmaxClassifier(**TIGHT, **params).fit(Xd, yd, sample_weight=sw)
+    got = SoftmaxClassifier(**params).fit(Xd, yd, sample_weight=sw)
     return expected, got
 
 
@@ -63,9 +65,9 @@ def assert_same_fit(expected, got, rtol=1e-4):
     assert_allclose(got.loss_, expected.loss_, rtol=1e-8)
 
 
-@pytest.mark.parametrize("labels", ["int", "str", "two_classes"])
+@pytest.mark.parametrize("labels", ["int", "str"])
 def test_fit_matches_numpy_labels(client, labels):
-    X, y = make_data(n_classes=2 if labels == "two_classes" else 3)
+    X, y = make_data()
     if labels == "str":
         y = np.array(["bird", "cat", "dog"])[y]
     assert_same_fit(*fit_both(X, y))
@@ -117,7 +119,8 @@ def test_soft_targets_match_numpy(client, params):
 def test_float32_and_warm_start(client):
     X, y = make_data(seed=5)
     X32 = X.astype(np.float32)
-    expected, got = fit_both(X32, y, C=10.0)
+    # float32 cannot reach tol=1e-10: stop where both runs still agree.
+    expected, got = fit_both(X32, y, C=10.0, tol=1e-5)
     assert got.coef_.dtype == np.float32
     assert_same_fit(expected, got, rtol=2e-3)
     # Warm start from the optimum: nothing left to do.
@@ -144,14 +147,18 @@ def test_predictions_are_lazy_and_match_numpy(client):
     # Usable in a dask.array pipeline, e.g. a lazy accuracy.
     accuracy = (clf.predict(Xd) == da.from_array(y, chunks=128)).mean()
     assert_allclose(accuracy.compute(), clf.score(X, y))
+    # NumPy input still gives NumPy output.
+    assert isinstance(clf.predict_proba(X), np.ndarray)
+    assert isinstance(clf.predict(X), np.ndarray)
 
 
-def test_binary_decision_function_is_lazy_1d(client):
+def test_two_classes_fit_and_1d_decision_function(client):
     X, y = make_data(n_classes=2, seed=7)
-    clf = SoftmaxClassifier().fit(X, y)
-    scores = clf.decision_function(da.from_array(X, chunks=100))
+    expected, got = fit_both(X, y)
+    assert_same_fit(expected, got)
+    scores = expected.decision_function(da.from_array(X, chunks=100))
     assert scores.ndim == 1
-    assert_allclose(scores.compute(), clf.decision_function(X), rtol=1e-12)
+    assert_allclose(scores.compute(), expected.decision_function(X), rtol=1e-12)
 
 
 def test_column_chunks_and_unknown_row_chunks(client):
@@ -174,13 +181,6 @@ def test_default_scheduler_without_client(monkeypatch):
     X, y = make_data(seed=9)
     with dask.config.set(scheduler="threads"):
         assert_same_fit(*fit_both(X, y))
-
-
-def test_numpy_input_is_unchanged(client):
-    X, y = make_data(seed=10)
-    clf = SoftmaxClassifier().fit(X, y)
-    assert isinstance(clf.predict_proba(X), np.ndarray)
-    assert isinstance(clf.predict(X), np.ndarray)
 
 
 @pytest.mark.parametrize(
@@ -222,17 +222,19 @@ def test_errors_as_for_numpy(client, change, error, match):
     assert not hasattr(clf, "coef_")
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_predict_checks_n_features(client):
     X, y = make_data(seed=12)
-    clf = SoftmaxClassifier().fit(da.from_array(X, chunks=200), y)
+    clf = SoftmaxClassifier(max_iter=3).fit(da.from_array(X, chunks=200), y)
     with pytest.raises(ValueError, match="X has 3 features, but"):
         clf.predict(da.from_array(X[:, :3], chunks=200))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_column_vector_y_warns(client):
     X, y = make_data(seed=13)
     with pytest.warns(Warning, match="column-vector y"):
-        SoftmaxClassifier().fit(da.from_array(X, chunks=200), y[:, None])
+        SoftmaxClassifier(max_iter=3).fit(da.from_array(X, chunks=200), y[:, None])
 
 
 def test_import_does_not_import_dask():
