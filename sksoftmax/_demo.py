@@ -39,6 +39,7 @@ Without --data the demo uses scikit-learn's bundled digits data (1797 images
 of 8x8 pixels, 10 classes) with the raw pixel values 0..16, unscaled. With
 --data FILE.csv --target COLUMN it uses your CSV file instead: a header row,
 numeric feature columns, and a target column of class labels (any values).
+(From pandas, write it with DataFrame.to_csv(path, index=False).)
 
 The table shows, averaged over the folds: test accuracy, test log-loss, fit
 time, L-BFGS iterations, and the training objective (mean cross-entropy plus
@@ -149,10 +150,12 @@ def load_csv(path, target):
             try:
                 X[i - 2, k] = float(value)
             except ValueError:
+                what = (f"the non-numeric value {value!r}" if value.strip()
+                        else "a missing value")
                 raise ValueError(
                     f"line {i} of {path}: feature column {feature_names[k]!r} "
-                    f"has the non-numeric value {value!r}; every column except "
-                    "the target must be numeric."
+                    f"has {what}; every column except the target must be "
+                    "numeric and complete."
                 ) from None
     return X, _parse_labels(labels), feature_names
 

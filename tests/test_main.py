@@ -133,6 +133,13 @@ def test_non_numeric_feature_is_reported(tmp_path, capsys):
     assert "non-numeric value 'oops'" in err
 
 
+def test_missing_feature_value_is_reported(tmp_path):
+    path = tmp_path / "gap.csv"
+    path.write_text("a,b,label\n1,2,x\n3,,y\n")
+    with pytest.raises(ValueError, match=r"line 3 .* 'b' has a missing value"):
+        load_csv(str(path), "label")
+
+
 def test_ragged_row_is_reported(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("a,label\n1,x\n2\n")
