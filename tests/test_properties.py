@@ -48,8 +48,12 @@ Cs = st.floats(-1.3, 0.7).map(lambda e: float(10.0**e))  # 0.05 to 5
 fit_intercepts = st.booleans()
 
 
-def _assert_same_fit(a, b, atol=1e-6):
+def _assert_same_fit(a, b):
+    # tol=1e-10 is not always reachable by the line search (SciPy < 1.15 stops
+    # earlier), so allow 1e-5 of the coefficients' scale; a wrong objective
+    # moves them by far more.
     assert_array_equal(a.classes_, b.classes_)
+    atol = 1e-5 * max(1.0, np.abs(b.coef_).max(), np.abs(b.intercept_).max())
     assert_allclose(a.coef_, b.coef_, rtol=1e-5, atol=atol)
     assert_allclose(a.intercept_, b.intercept_, rtol=1e-5, atol=atol)
 
@@ -71,7 +75,7 @@ def test_integer_weights_equal_duplicated_rows(problem, C, fit_intercept, data):
     _assert_same_fit(weighted, repeated)
     X_test = rng.normal(size=(5, X.shape[1]))
     assert_allclose(
-        weighted.predict_proba(X_test), repeated.predict_proba(X_test), atol=1e-6
+        weighted.predict_proba(X_test), repeated.predict_proba(X_test), atol=1e-5
     )
 
 
@@ -89,18 +93,18 @@ def test_relabeling_classes_permutes_rows_and_columns(problem, C, fit_intercept)
     relabeled = SoftmaxClassifier(**params).fit(X, names[perm[y]])
     assert_array_equal(relabeled.classes_, names)
     order = np.argsort(perm)  # row j of relabeled is class order[j] of ref
-    assert_allclose(relabeled.coef_, ref.coef_[order], rtol=1e-5, atol=1e-6)
-    assert_allclose(relabeled.intercept_, ref.intercept_[order], rtol=1e-5,
-                    atol=1e-6)
-    X_test = rng.normal(size=(5, X.shape[1]))
-    assert_allclose(
-        relabeled.predict_proba(X_test), ref.predict_proba(X_test)[:, order],
-        atol=1e-6,
-    )
     # Shuffling the samples changes nothing either.
     rows = rng.permutation(len(y))
     shuffled = SoftmaxClassifier(**params).fit(X[rows], y[rows])
     _assert_same_fit(shuffled, ref)
+    ref.classes_, ref.coef_, ref.intercept_ = (
+        names, ref.coef_[order], ref.intercept_[order]
+    )
+    _assert_same_fit(relabeled, ref)
+    X_test = rng.normal(size=(5, X.shape[1]))
+    assert_allclose(
+        relabeled.predict_proba(X_test), ref.predict_proba(X_test), atol=1e-5
+    )
 
 
 @EXAMPLES
@@ -136,8 +140,7 @@ def test_label_smoothing_equals_smoothed_soft_targets(problem, C, eps, soft_inpu
         X, T if soft_input else y
     )
     by_hand = SoftmaxClassifier(C=C, **TIGHT).fit(X, smoothed_by_hand)
-    assert_allclose(smoothed.coef_, by_hand.coef_, rtol=1e-5, atol=1e-6)
-    assert_allclose(smoothed.intercept_, by_hand.intercept_, rtol=1e-5, atol=1e-6)
+    _assert_same_fit(smoothed, by_hand)
 
 
 @EXAMPLES
@@ -154,7 +157,7 @@ def test_sparse_equals_dense(problem, C, fit_intercept, fmt, weighted):
     )
     _assert_same_fit(sparse, dense)
     assert_allclose(
-        sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X), atol=1e-6
+        sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X), atol=1e-5
     )
 
 
