@@ -171,6 +171,18 @@ def test_column_chunks_and_unknown_row_chunks(client):
     assert_same_fit(expected, got)
 
 
+def test_streamed_fit_when_data_exceed_the_memory_budget(client, monkeypatch):
+    # Data larger than the workers' memory are not persisted: every pass
+    # recomputes the chunks from their source. Same result.
+    from sksoftmax import _dask
+
+    budget = _dask._memory_budget(client)
+    assert 0 < budget < 1e9  # half of what the two 1 GB workers have free
+    monkeypatch.setattr(_dask, "_memory_budget", lambda client: 0.0)
+    X, y = make_data(seed=15)
+    assert_same_fit(*fit_both(X, y, class_weight="balanced"))
+
+
 def test_default_scheduler_without_client(monkeypatch):
     # As if no distributed.Client were running: Dask's threaded scheduler.
     import dask
