@@ -60,8 +60,11 @@ def column_scaling(X, sample_weight, fit_intercept):
     # up to 1e300 do not overflow.
     if sp.issparse(X):
         amax = np.asarray(abs(X).max(axis=0).toarray()).ravel()
+    elif X.shape[0]:
+        # Two reductions down the columns: no |X| temporary the size of X.
+        amax = np.maximum(np.abs(X.max(axis=0)), np.abs(X.min(axis=0)))
     else:
-        amax = np.max(np.abs(X), axis=0) if X.shape[0] else np.zeros(X.shape[1])
+        amax = np.zeros(X.shape[1])
     amax = np.where(amax > 0, amax, 1.0).astype(np.float64)
     mean = np.zeros(X.shape[1])
     sq = np.zeros(X.shape[1])
@@ -71,12 +74,20 @@ def column_scaling(X, sample_weight, fit_intercept):
         sq = np.asarray(Xs.multiply(Xs).T @ w).ravel()
         var = np.maximum(sq - mean**2, 0.0) if fit_intercept else sq
     else:
+        # Moderate magnitudes (the usual case) need no division by amax: one
+        # pass and one block-sized temporary fewer.
+        scale = amax if np.any((amax > 1e100) | (amax < 1e-100)) else None
         for rows in row_blocks(X.shape[0], X.shape[1]):
-            mean += w[rows] @ (X[rows] / amax)
+            block = X[rows] if scale is None else X[rows] / scale
+            mean += w[rows] @ block
         center = mean if fit_intercept else np.zeros_like(mean)
         for rows in row_blocks(X.shape[0], X.shape[1]):
-            sq += w[rows] @ ((X[rows] / amax - center) ** 2)
+            block = np.subtract(X[rows] if scale is None else X[rows] / scale,
+                                center)
+            sq += w[rows] @ np.square(block, out=block)
         var = sq
+        if scale is None:
+            mean, var = mean / amax, var / amax**2
     if not fit_intercept:
         mean = np.zeros_like(mean)
     sigma = np.sqrt(var) * amax

@@ -1,0 +1,372 @@
+"""Time to the optimum: SoftmaxClassifier against LogisticRegression (lbfgs).
+
+Builds the problems of issue 4 (generated, nothing is downloaded), computes a
+tightly converged reference optimum for each (cached under
+``benchmarks/.cache``), then fits, with default settings and in alternating
+runs inside this one process:
+
+- ``SoftmaxClassifier()``;
+- scikit-learn's ``LogisticRegression()`` (lbfgs), as installed;
+- the same with SciPy's private OpenBLAS pool limited to one thread
+  (threadpoolctl, selecting the library by its file path): the algorithmic
+  comparison, without the thread-pool fight;
+- scikit-learn-intelex's ``LogisticRegression()`` when it is installed.
+
+It prints, per problem and solver, the median time, its ratio to the default
+LogisticRegression, the iterations, the relative objective gap
+``(f - f*) / f*`` (every model's ``coef_`` / ``intercept_`` evaluated by the
+same objective function) and the peak memory of a separate traced fit
+(tracemalloc: Python and NumPy allocations, not oneDAL's own). A second table
+times one loss + gradient evaluation against the two matrix products alone.
+
+Run from the repository root::
+
+    python benchmarks/bench_lbfgs.py            # the issue's sizes, a few minutes
+    python benchmarks/bench_lbfgs.py --quick    # small smoke run, seconds
+    python benchmarks/bench_lbfgs.py --problems digits unscaled --repeat 5
+"""
+
+import argparse
+import hashlib
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import ThreadpoolController
+
+from sksoftmax import SoftmaxClassifier
+from sksoftmax._objective import SoftmaxObjective, column_scaling
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+# ---------------------------------------------------------------------------
+# Problems
+
+
+def _sample_labels(rng, logits):
+    """Draw one label per row from softmax(logits) (Gumbel-max trick)."""
+    return np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+
+
+def dense(n, d, k, seed=0, dtype=np.float64):
+    """Well-scaled Gaussian features, labels drawn from a softmax model."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    W = rng.standard_normal((k, d)) * (2.0 / np.sqrt(d))
+    y = _sample_labels(rng, X @ W.T)
+    return X.astype(dtype), y
+
+
+def unscaled(n, d, k, seed=1):
+    """Gaussian features, then columns scaled by 1e-2..1e2 and shifted."""
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n, d))
+    W = rng.standard_normal((k, d)) * (2.0 / np.sqrt(d))
+    y = _sample_labels(rng, Z @ W.T)
+    scale = rng.permutation(np.logspace(-2, 2, d))
+    shift = scale * rng.uniform(-10, 10, d)
+    return Z * scale + shift, y
+
+
+def sparse_counts(n, d, k, seed=2, words_per_row=40):
+    """Bag-of-words counts with power-law (Zipf) column frequencies, CSR."""
+    rng = np.random.default_rng(seed)
+    freq = 1.0 / np.arange(1, d + 1) ** 1.1
+    freq /= freq.sum()
+    lengths = rng.poisson(words_per_row, n) + 1
+    rows = np.repeat(np.arange(n), lengths)
+    cols = rng.choice(d, size=lengths.sum(), p=freq)
+    X = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, d))
+    X.sum_duplicates()
+    W = rng.standard_normal((k, d)) * 0.5
+    y = _sample_labels(rng, X @ W.T)
+    return X, y
+
+
+def digits():
+    """scikit-learn's digits, raw pixel values 0..16 (bundled, no download)."""
+    X, y = load_digits(return_X_y=True)
+    return X, y
+
+
+def problems(quick):
+    """Name -> (description, builder) of the issue's problems."""
+    f = 10 if quick else 1
+    return {
+        "dense": (f"{100_000 // f:,} x 100 dense, 10 classes",
+                  lambda: dense(100_000 // f, 100, 10)),
+        "dense32": (f"{100_000 // f:,} x 100 dense float32, 10 classes",
+                    lambda: dense(100_000 // f, 100, 10, dtype=np.float32)),
+        "classes100": (f"{20_000 // f:,} x 200, 100 classes",
+                       lambda: dense(20_000 // f, 200, 100, seed=3)),
+        "unscaled": (f"{20_000 // f:,} x 50 unscaled, 5 classes",
+                     lambda: unscaled(20_000 // f, 50, 5)),
+        "sparse": (f"sparse counts {20_000 // f:,} x {10_000 // f:,}, 20 classes",
+                   lambda: sparse_counts(20_000 // f, 10_000 // f, 20)),
+        "digits": ("digits, raw pixels, 1,797 x 64", digits),
+    }
+
+
+# ---------------------------------------------------------------------------
+# The common yardstick: one objective function for every model
+
+
+def plain_objective(X, y, C=1.0):
+    """Our objective without conditioning (= LR's for K >= 3), float64 data."""
+    X64 = X.astype(np.float64)
+    classes, codes = np.unique(y, return_inverse=True)
+    return SoftmaxObjective(X64, codes, np.ones(len(codes)), len(classes), C,
+                            True)
+
+
+def objective_value(obj, coef, intercept):
+    """f(W, b) for a model's coefficients (binary LR: W = [-w/2, w/2])."""
+    coef = np.asarray(coef, dtype=np.float64)
+    intercept = np.asarray(intercept, dtype=np.float64)
+    if coef.shape[0] == 1:  # binary LogisticRegression with C'=2C is ours at C
+        coef = np.vstack([-coef / 2, coef / 2])
+        intercept = np.hstack([-intercept / 2, intercept / 2])
+    return obj.loss_grad(obj.from_original(coef, intercept))[0]
+
+
+def reference_optimum(name, X, y, quick):
+    """Objective value at a tightly converged optimum (cached on disk)."""
+    digest = hashlib.sha1()
+    if sp.issparse(X):
+        for a in (X.data, X.indices, X.indptr):
+            digest.update(np.ascontiguousarray(a).tobytes())
+    else:
+        digest.update(np.ascontiguousarray(X).tobytes())
+    digest.update(np.asarray(y).tobytes())
+    path = CACHE / f"{name}{'-quick' if quick else ''}-{digest.hexdigest()[:12]}.npz"
+    if path.exists():
+        return float(np.load(path)["fun"])
+    t0 = time.perf_counter()
+    X64 = X.astype(np.float64)
+    classes, codes = np.unique(y, return_inverse=True)
+    w = np.ones(len(codes))
+    mu, sigma = column_scaling(X64, w, True)
+    obj = SoftmaxObjective(X64, codes, w, len(classes), 1.0, True, mu=mu,
+                           sigma=sigma)
+    theta = obj.from_original(np.zeros((len(classes), X.shape[1])),
+                              np.zeros(len(classes)))
+    # A gradient of 1e-9 in conditioned coordinates: gaps far below 1e-8
+    # (the sparse problem needs about 2,000 iterations, minutes).
+    for _ in range(2):  # restart once: a fresh history after L-BFGS-B stalls
+        res = scipy.optimize.minimize(
+            obj.loss_grad, theta, method="L-BFGS-B", jac=True,
+            options={"maxiter": 5_000, "maxfun": 10_000, "maxcor": 30,
+                     "gtol": 1e-9, "ftol": 0.0, "maxls": 50},
+        )
+        theta = res.x
+    fun = float(res.fun)
+    CACHE.mkdir(exist_ok=True)
+    (CACHE / ".gitignore").write_text("*\n")
+    np.savez(path, fun=fun, theta=theta)
+    print(f"  reference optimum for {name}: {fun:.12g} "
+          f"({res.nit} it, max|g| {np.max(np.abs(res.jac)):.1e}, "
+          f"{time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    return fun
+
+
+# ---------------------------------------------------------------------------
+# Solvers
+
+
+def scipy_blas_limited():
+    """threadpoolctl context: SciPy's own OpenBLAS (selected by path) at 1."""
+    ctl = ThreadpoolController()
+    paths = [lib.filepath for lib in ctl.lib_controllers
+             if lib.user_api == "blas"
+             and {"scipy", "scipy.libs"} & set(Path(lib.filepath).parts)
+             and not {"numpy", "numpy.libs"} & set(Path(lib.filepath).parts)]
+    return ctl.select(filepath=paths).limit(limits=1) if paths else nullcontext()
+
+
+def solvers(with_intelex=True):
+    """Name -> (make estimator, context manager factory)."""
+    out = {
+        "SoftmaxClassifier": (SoftmaxClassifier, nullcontext),
+        "LR": (LogisticRegression, nullcontext),
+        "LR, SciPy BLAS 1 thread": (LogisticRegression, scipy_blas_limited),
+    }
+    if with_intelex:
+        try:
+            from sklearnex.linear_model import LogisticRegression as IntelLR
+        except ImportError:
+            pass
+        else:
+            out["intelex"] = (IntelLR, nullcontext)
+    return out
+
+
+def fit_once(make, context, X, y, trace=False):
+    """Fit one default estimator; returns (seconds, model, peak bytes or None)."""
+    model = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with context():
+            if trace:
+                tracemalloc.start()
+            t0 = time.perf_counter()
+            model.fit(X, y)
+            seconds = time.perf_counter() - t0
+            peak = None
+            if trace:
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+    return seconds, model, peak
+
+
+def n_iter(model):
+    return int(np.max(model.n_iter_))
+
+
+# ---------------------------------------------------------------------------
+# One evaluation against the two matrix products
+
+
+def _median_time(fun, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fun()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def evaluation_timing(X, y, repeat):
+    """Seconds for our loss_grad, LR's loss_gradient and the two products."""
+    from sklearn._loss.loss import HalfMultinomialLoss
+    from sklearn.linear_model._linear_loss import LinearModelLoss
+
+    classes, codes = np.unique(y, return_inverse=True)
+    k, d = len(classes), X.shape[1]
+    w = np.ones(len(codes))
+    mu, sigma = column_scaling(X, w, True)
+    obj = SoftmaxObjective(X, codes, w, k, 1.0, True, mu=mu, sigma=sigma)
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal(obj.n_params) * 0.1
+    coef = (rng.standard_normal((k, d)) * 0.01).astype(X.dtype)
+    R = rng.random((X.shape[0], k)).astype(X.dtype)
+
+    def products():
+        Z = X @ coef.T
+        if sp.issparse(X):
+            return Z, (X.T @ R)
+        return Z, R.T @ X
+
+    lml = LinearModelLoss(base_loss=HalfMultinomialLoss(n_classes=k),
+                          fit_intercept=True)
+    lr_coef = np.zeros((k, d + 1), dtype=X.dtype)
+    lr_coef[:, :-1] = coef
+    yf = codes.astype(X.dtype)
+    sw = w.astype(X.dtype)
+
+    def lr_eval():
+        return lml.loss_gradient(lr_coef, X, yf, sw, l2_reg_strength=1e-5,
+                                 n_threads=1)
+
+    obj.loss_grad(theta)
+    products()
+    lr_eval()
+    return (_median_time(lambda: obj.loss_grad(theta), repeat),
+            _median_time(products, repeat),
+            _median_time(lr_eval, repeat))
+
+
+# ---------------------------------------------------------------------------
+# Tables
+
+
+def print_table(header, rows, file=sys.stdout):
+    """An reStructuredText simple table (readable in a terminal too)."""
+    cells = [header, *rows]
+    widths = [max(len(str(r[i])) for r in cells) for i in range(len(header))]
+    rule = "  ".join("=" * w for w in widths)
+
+    def line(r):
+        return "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))
+
+    print(rule, line(header), rule, *map(line, rows), rule, sep="\n", file=file,
+          flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small problems: a smoke run in seconds")
+    parser.add_argument("--problems", nargs="+", default=None,
+                        help="subset of: dense dense32 classes100 unscaled "
+                             "sparse digits")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="alternating runs per solver (median reported)")
+    parser.add_argument("--no-intelex", action="store_true")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the traced fit that measures peak memory")
+    parser.add_argument("--eval-repeat", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    table = problems(args.quick)
+    names = args.problems or list(table)
+    unknown = set(names) - set(table)
+    if unknown:
+        parser.error(f"unknown problems {sorted(unknown)}; choose from {list(table)}")
+    solver_table = solvers(not args.no_intelex)
+    print(f"# {os.cpu_count()} CPUs, numpy {np.__version__}, scipy "
+          f"{scipy.__version__}, repeat {args.repeat}", flush=True)
+
+    fit_rows, eval_rows = [], []
+    for name in names:
+        description, build = table[name]
+        X, y = build()
+        f_opt = reference_optimum(name, X, y, args.quick)
+        yardstick = plain_objective(X, y)
+        times = {s: [] for s in solver_table}
+        models = {}
+        for _ in range(args.repeat):
+            for s, (make, context) in solver_table.items():
+                seconds, models[s], _ = fit_once(make, context, X, y)
+                times[s].append(seconds)
+        lr_time = statistics.median(times["LR"])
+        for s, (make, context) in solver_table.items():
+            peak = None
+            if not args.no_memory:
+                peak = fit_once(make, context, X, y, trace=True)[2]
+            t = statistics.median(times[s])
+            f = objective_value(yardstick, models[s].coef_, models[s].intercept_)
+            fit_rows.append([
+                name, s, f"{t:.3f}", f"{t / lr_time:.3f}", n_iter(models[s]),
+                f"{(f - f_opt) / abs(f_opt):.1e}",
+                "" if peak is None else f"{peak / 2**20:.0f}",
+            ])
+            print("  " + " | ".join(map(str, fit_rows[-1])), file=sys.stderr,
+                  flush=True)
+        ours, floor, lr_eval = evaluation_timing(X, y, args.eval_repeat)
+        eval_rows.append([name, description, f"{ours * 1e3:.1f}",
+                          f"{floor * 1e3:.1f}", f"{ours / floor:.2f}",
+                          f"{lr_eval * 1e3:.1f}"])
+
+    print("\nFits with default settings (median of "
+          f"{args.repeat} alternating runs; gap = (f - f*) / f*):\n")
+    print_table(["problem", "solver", "time [s]", "/ LR", "iter", "gap",
+                 "peak [MiB]"], fit_rows)
+    print("\nOne loss + gradient evaluation against the two matrix products "
+          "X @ W.T and R.T @ X:\n")
+    print_table(["problem", "data", "ours [ms]", "products [ms]", "ratio",
+                 "LR's [ms]"], eval_rows)
+
+
+if __name__ == "__main__":
+    main()
