@@ -444,12 +444,17 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
 
 def _reject_strings(X):
-    """Refuse arrays of strings, which NumPy would silently parse as numbers.
+    """Refuse ``None`` and arrays of strings, which NumPy would parse as numbers.
 
     Lists and tuples are converted here (validation would convert them anyway)
     so that a list of strings is caught too. Object arrays and DataFrames pass:
     scikit-learn's conversion names any value that is not a number.
     """
+    if X is None:
+        raise ValueError(
+            "X is None; SoftmaxClassifier needs an array-like or sparse matrix "
+            "of shape (n_samples, n_features)."
+        )
     if isinstance(X, list | tuple):
         X = np.asarray(X)
     if getattr(getattr(X, "dtype", None), "kind", None) in ("U", "S"):
