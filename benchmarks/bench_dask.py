@@ -9,7 +9,9 @@ with one thread each (data generated, nothing downloaded):
     fixed chunk size; it should grow linearly. The in-memory NumPy objective on
     the same data is timed alongside, in this process, on one BLAS thread.
 ``workers``
-    The same per-evaluation time and a whole fit with 1 and with 2 workers.
+    The same per-evaluation time and a whole fit with 1 and with 2 workers,
+    with the CPU time each worker process spent per evaluation (which shows
+    the split of the work even when other jobs share the cores).
 ``ooc``
     A fit on a zarr array on disk (under ``--tmpdir``, never in the
     repository) several times larger than the workers' memory limit: the data
@@ -146,16 +148,24 @@ def bench_scaling(sizes, chunk_rows, max_iter):
 def bench_workers(n, chunk_rows, max_iter):
     print(f"\n== workers: {n} rows x {N_FEATURES} features, chunks of "
           f"{chunk_rows} rows, {max_iter} L-BFGS iterations")
-    print(f"{'workers':>8} {'s/eval':>8} {'fit s':>7} {'evals':>6}")
+    print("(worker CPU: CPU seconds per evaluation of the busiest worker and of "
+          "all workers; on a busy machine wall times mix in other jobs' load)")
+    print(f"{'workers':>8} {'s/eval':>8} {'min s/eval':>11} {'fit s':>7} "
+          f"{'evals':>6} {'busiest worker CPU s/eval':>26} {'all workers':>12}")
     for n_workers in (1, 2):
         with cluster(n_workers) as c, distributed.Client(c) as client:
             X, y = make_data(n, chunk_rows)
             X, y = client.persist([X, y])
             distributed.wait([X, y])
             fit_timed(X[:chunk_rows], y[:chunk_rows], 2)  # warm the workers up
+            cpu_before = client.run(time.process_time)
             _, timer, elapsed = fit_timed(X, y, max_iter)
-            print(f"{n_workers:>8} {timer.median:>8.4f} {elapsed:>7.2f} "
-                  f"{len(timer.times):>6}", flush=True)
+            cpu_after = client.run(time.process_time)
+            cpu = [(cpu_after[w] - cpu_before[w]) / len(timer.times)
+                   for w in cpu_before]
+            print(f"{n_workers:>8} {timer.median:>8.4f} {min(timer.times):>11.4f} "
+                  f"{elapsed:>7.2f} {len(timer.times):>6} {max(cpu):>26.4f} "
+                  f"{sum(cpu):>12.4f}", flush=True)
 
 
 def write_zarr(path, n, chunk_rows, seed=0):
