@@ -156,8 +156,10 @@ def _as_dask_X(estimator, X, *, reset):
     if reset and any(np.isnan(c) for c in X.chunks[0]):
         X = X.compute_chunk_sizes()
     if len(X.chunks[1]) > 1:
-        # The kernel needs whole rows; let Dask pick the row chunks anew.
-        X = X.rechunk({0: "auto", 1: -1})
+        # The kernel needs whole rows. Let Dask pick the row chunks anew when
+        # their sizes are known (they need not be for predict).
+        known = not any(np.isnan(c) for c in X.chunks[0])
+        X = X.rechunk({0: "auto", 1: -1} if known else {1: -1})
     return X
 
 

@@ -147,6 +147,11 @@ def test_predictions_are_lazy_and_match_numpy(client):
     # Usable in a dask.array pipeline, e.g. a lazy accuracy.
     accuracy = (clf.predict(Xd) == da.from_array(y, chunks=128)).mean()
     assert_allclose(accuracy.compute(), clf.score(X, y))
+    # Unknown row chunks and several column blocks: still lazy, same values.
+    Xm = da.from_array(X, chunks=(100, 2))
+    Xm = Xm[Xm[:, 0] > -np.inf]
+    assert_allclose(clf.predict_proba(Xm).compute(), clf.predict_proba(X),
+                    rtol=1e-12, atol=1e-12)
     # NumPy input still gives NumPy output.
     assert isinstance(clf.predict_proba(X), np.ndarray)
     assert isinstance(clf.predict(X), np.ndarray)
