@@ -13,7 +13,7 @@ The classes, the class totals, the weights and the conditioning statistics
 (weighted column means and standard deviations, merged across chunks with
 Chan's parallel formula) are computed in Dask passes too. ``X`` (and the
 targets and weights) are persisted once when they fit in half of the workers'
-memory; larger data is streamed from its source on every pass instead.
+free memory; larger data are streamed from their source on every pass instead.
 
 This module imports Dask; :func:`sksoftmax._softmax._backend_for` imports it
 only when a Dask collection arrives.
