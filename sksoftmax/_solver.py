@@ -8,7 +8,7 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
-from sksoftmax._threads import limit_scipy_blas
+from sksoftmax._threads import limit_blas
 
 
 @dataclass
@@ -124,7 +124,7 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
                             "max_iter=0: no iteration was run")
     if ftol is None:
         ftol = tol * 1e-5
-    with limit_scipy_blas():
+    with limit_blas():
         res = scipy.optimize.minimize(
             progress.evaluate, x0, method="L-BFGS-B", jac=True,
             callback=progress,

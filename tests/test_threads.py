@@ -46,3 +46,29 @@ def test_fits_of_separate_estimators_in_threads_match_serial():
         threaded = list(pool.map(lambda C: SoftmaxClassifier(C=C).fit(X, y).coef_, Cs))
     for a, b in zip(serial, threaded, strict=True):
         assert_array_equal(a, b)
+
+
+def test_blas_limited_inside_fit_and_restored_after():
+    # Every BLAS pool runs on one thread while L-BFGS runs (no pool fights),
+    # and the previous sizes come back, also after concurrent fits.
+    from threadpoolctl import threadpool_info
+
+    from sksoftmax._threads import limit_blas
+
+    def blas_threads():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info()
+                if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    with limit_blas() as limited, limit_blas():
+        assert limited
+        assert all(blas_threads()[p] == 1 for p in limited)
+    assert blas_threads() == before
+    seen = []
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(200, 4)), rng.integers(0, 3, size=200)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: seen.append(SoftmaxClassifier().fit(X, y).n_iter_),
+                      range(8)))
+    assert len(seen) == 8
+    assert blas_threads() == before
