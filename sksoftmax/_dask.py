@@ -90,8 +90,12 @@ def _memory_budget(client):
     """Bytes of data we allow ourselves to persist: half of what is free."""
     if client is not None:
         try:
-            workers = client.scheduler_info(n_workers=-1)["workers"].values()
-        except Exception:  # pragma: no cover - exotic deployments
+            try:  # distributed >= 2025 lists only 5 workers unless asked
+                info = client.scheduler_info(n_workers=-1)
+            except TypeError:  # pragma: no cover - older distributed
+                info = client.scheduler_info()
+            workers = info["workers"].values()
+        except Exception:  # pragma: no cover - exotic deployments: stream
             return 0.0
         free = 0.0
         for w in workers:
