@@ -23,7 +23,7 @@ python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q --only-binary=:all: \
     "numpy==1.24.0" "scipy==1.11.1" "scikit-learn==1.6.1" "threadpoolctl==3.1.0" \
-    "pandas==2.0.3" "pytest>=7,<10" "hypothesis>=6.80"
+    "pandas==2.0.3" "pytest>=7,<10" "pytest-cov>=4" "hypothesis>=6.80"
 "$VENV/bin/python" -m pip install -q --no-deps -e .
 "$VENV/bin/python" -c "import numpy, scipy, sklearn; print('oldest deps: numpy', \
 numpy.__version__, 'scipy', scipy.__version__, 'scikit-learn', sklearn.__version__)"

@@ -6,6 +6,14 @@ one explicitly.
 """
 
 import os
+import sys
+
+# scikit-learn's array-API checks (check_estimator's check_array_api_input,
+# tests/test_array_api.py) need SciPy's array API support, which SciPy reads
+# from the environment when it is first imported: set it before any test
+# module imports SciPy, so that the plain `python -m pytest` runs them.
+if "scipy" not in sys.modules:
+    os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 try:
     from hypothesis import HealthCheck, settings
