@@ -80,7 +80,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Stop when the largest component of the gradient (taken with respect to
         the centred and scaled features, so that it does not depend on the
         units of the columns) is at most ``tol``, or when an iteration
-        decreases the objective by a relative amount of at most ``tol * 1e-6``.
+        decreases the objective by a relative amount of at most ``tol * 2e-6``.
         The default was chosen on the problems of the :ref:`performance`
         benchmark: there it stops with the objective within 1e-6 (relative) of
         the optimum on well-scaled data and within 1e-4 (1e-3 on raw digits)

@@ -105,7 +105,7 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
         Maximum number of evaluations.
     ftol : float, default=None
         Stop when the relative decrease of the objective in one iteration is
-        at most ``ftol``; None uses ``tol * 1e-6``.
+        at most ``ftol``; None uses ``tol * 2e-6``.
     verbose : int, default=0
         Print one line per iteration when positive.
     callback : callable, default=None
@@ -123,7 +123,7 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
         return SolverResult(x0.copy(), float(f), 0, 1, [], False,
                             "max_iter=0: no iteration was run")
     if ftol is None:
-        ftol = tol * 1e-6
+        ftol = tol * 2e-6
     with limit_blas():
         res = scipy.optimize.minimize(
             progress.evaluate, x0, method="L-BFGS-B", jac=True,
