@@ -41,7 +41,11 @@ from sklearn.utils.validation import (
 from sksoftmax._loss import block_loss_grad
 from sksoftmax._loss import log_softmax as _log_softmax
 from sksoftmax._loss import softmax as _softmax
-from sksoftmax._objective import SoftmaxObjective, row_blocks
+from sksoftmax._objective import (
+    SoftmaxObjective,
+    row_blocks,
+    scaling_from_moments,
+)
 from sksoftmax._targets import prepare_targets, rescale_weights
 
 # Rows per block on accelerators: large blocks keep the number of kernel
@@ -103,14 +107,7 @@ def _column_stats(X, weights, fit_intercept, blocks, xp, device):
     for rows in blocks:
         sq += w[rows] @ ((xp.astype(X[rows, :], dtype) / amax - center) ** 2)
     amax, mean, var = (_to_host(a).astype(np.float64) for a in (amax, mean, sq))
-    if not fit_intercept:
-        mean = np.zeros_like(mean)
-    sigma = np.sqrt(var) * amax
-    mu = mean * amax
-    # As column_scaling: constant columns are scaled by their magnitude.
-    constant = ~(sigma > 1e-12 * amax) | ~np.isfinite(sigma)
-    sigma[constant] = amax[constant]
-    return mu, sigma
+    return scaling_from_moments(mean, var, amax, fit_intercept)
 
 
 class ArrayAPISoftmaxObjective(SoftmaxObjective):

@@ -32,7 +32,11 @@ from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from sksoftmax._loss import block_loss_grad
 from sksoftmax._loss import log_softmax as _np_log_softmax
 from sksoftmax._loss import softmax as _np_softmax
-from sksoftmax._objective import SoftmaxObjective
+from sksoftmax._objective import (
+    SoftmaxObjective,
+    scaling_from_moments,
+    solver_scale,
+)
 from sksoftmax._targets import (
     _DEFAULT_ROW_SUM_ATOL,
     _ROW_SUM_ATOL,
@@ -379,7 +383,7 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         self.weight_sum = float(weight_sum)
         self.l2_reg_strength = 0.0 if np.isinf(C) else 1.0 / (C * self.weight_sum)
         self.mu = mu
-        self.sigma = sigma
+        self.sigma = solver_scale(sigma, self.l2_reg_strength)
         self.client = client
         self.n_evaluations = 0
         self.chunks = list(zip(_blocks(X), _blocks(targets), _blocks(sample_weight),
@@ -650,16 +654,8 @@ def _moments(X, weights, amax):
 def _scaling(moments, amax, fit_intercept):
     """``sksoftmax._objective.column_scaling`` from the merged moments."""
     w_sum, mean, m2, sq = moments
-    if fit_intercept:
-        var = m2 / w_sum
-    else:
-        var = sq / w_sum
-        mean = np.zeros_like(mean)
-    sigma = np.sqrt(var) * amax
-    mu = mean * amax
-    constant = ~(sigma > 1e-12 * amax) | ~np.isfinite(sigma)
-    sigma[constant] = 1.0
-    return mu, sigma
+    var = (m2 if fit_intercept else sq) / w_sum
+    return scaling_from_moments(mean, var, amax, fit_intercept)
 
 
 def logits(estimator, X):
