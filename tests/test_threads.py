@@ -49,8 +49,9 @@ def test_fits_of_separate_estimators_in_threads_match_serial():
 
 
 def test_blas_limited_inside_fit_and_restored_after():
-    # Every BLAS pool runs on one thread while L-BFGS runs (no pool fights),
-    # and the previous sizes come back, also after concurrent fits.
+    # SciPy's own BLAS pool runs on one thread while L-BFGS runs (no pool
+    # fights), NumPy's keeps its threads for the products, and the previous
+    # sizes come back, also after concurrent fits.
     from threadpoolctl import threadpool_info
 
     from sksoftmax._threads import limit_blas
@@ -63,6 +64,9 @@ def test_blas_limited_inside_fit_and_restored_after():
     with limit_blas() as limited, limit_blas():
         assert limited
         assert all(blas_threads()[p] == 1 for p in limited)
+        assert all("scipy" in p for p in limited)
+        assert all(n == before[p] for p, n in blas_threads().items()
+                   if p not in limited)
     assert blas_threads() == before
     seen = []
     rng = np.random.default_rng(2)
