@@ -76,7 +76,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``tol`` after 10 to 30 iterations; nearly separable ones (raw digits,
         sparse counts with a weak penalty) need several hundred.
 
-    tol : float, default=2e-5
+    tol : float, default=8e-6
         Stop when the largest component of the gradient (taken with respect to
         the centred and scaled features, so that it does not depend on the
         units of the columns) is at most ``tol``, or when an iteration
@@ -182,7 +182,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         fit_intercept=True,
         class_weight=None,
         max_iter=1000,
-        tol=2e-5,
+        tol=8e-6,
         warm_start=False,
         verbose=0,
         label_smoothing=0.0,
