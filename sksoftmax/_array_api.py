@@ -33,7 +33,6 @@ from sklearn.utils._array_api import (
     move_to,
 )
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
@@ -46,7 +45,7 @@ from sksoftmax._objective import (
     row_blocks,
     scaling_from_moments,
 )
-from sksoftmax._targets import prepare_targets, rescale_weights
+from sksoftmax._targets import fit_weights, prepare_targets
 
 # Rows per block on accelerators: large blocks keep the number of kernel
 # launches (and of host synchronizations, one per block for the loss value)
@@ -262,22 +261,10 @@ def fit(estimator, X, y, sample_weight):
         _to_host(y), n_samples=n_samples, ignore_label=estimator.ignore_label,
         label_smoothing=estimator.label_smoothing,
     )
-    if sample_weight is not None:
-        sample_weight = _check_sample_weight(
-            _to_host(sample_weight), np.empty((n_samples, 0)), dtype=np.float64
-        )
-        if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
-            raise ValueError("sample_weight must be finite and nonnegative.")
-    weights = targets.sample_weights(sample_weight, estimator.class_weight)
-    # As the NumPy backend: the same objective with weights scaled by a power
-    # of two so that their sum cannot overflow.
-    weights, C = rescale_weights(weights, estimator.C)
-    if float(weights.sum()) < (1.0 / np.finfo(np.float64).max) / C:
-        raise ValueError(
-            f"C={estimator.C!r} is too small for these sample weights: the "
-            "penalty strength 1 / (C * sum(sample_weight)) overflows float64. "
-            "Use a larger C."
-        )
+    weights, C = fit_weights(
+        targets, None if sample_weight is None else _to_host(sample_weight),
+        n_samples, estimator.class_weight, estimator.C,
+    )
     weights_x = move_to(weights.astype(dtype), xp=xp, device=device)
     objective = ArrayAPISoftmaxObjective(
         X, _device_targets(targets, X, xp, device),

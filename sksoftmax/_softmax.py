@@ -8,7 +8,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
@@ -17,7 +16,7 @@ from sksoftmax._callbacks import CallbackSupportMixin, fit_callbacks, lbfgs_call
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import SoftmaxObjective, column_scaling
 from sksoftmax._solver import minimize_lbfgs, warn_not_converged
-from sksoftmax._targets import prepare_targets, rescale_weights
+from sksoftmax._targets import fit_weights, prepare_targets
 
 try:
     from sklearn.utils._array_api import check_same_namespace
@@ -255,19 +254,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             y, n_samples=X.shape[0], ignore_label=self.ignore_label,
             label_smoothing=self.label_smoothing,
         )
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-            if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
-                raise ValueError("sample_weight must be finite and nonnegative.")
-        weights = targets.sample_weights(sample_weight, self.class_weight)
-        # Same objective, weights rescaled so that their sum cannot overflow.
-        weights, C = rescale_weights(weights, self.C)
-        if float(weights.sum()) < (1.0 / np.finfo(np.float64).max) / C:
-            raise ValueError(
-                f"C={self.C!r} is too small for these sample weights: the penalty "
-                "strength 1 / (C * sum(sample_weight)) overflows float64. Use a "
-                "larger C."
-            )
+        weights, C = fit_weights(targets, sample_weight, X.shape[0],
+                                 self.class_weight, self.C)
         mu, sigma = column_scaling(X, weights, self.fit_intercept)
         objective = SoftmaxObjective(
             X, targets.values, weights, targets.n_classes, C,

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import assert_all_finite
+from sklearn.utils.validation import _check_sample_weight, assert_all_finite
 
 # Soft-target rows must sum to one within this tolerance (then are renormalized).
 _ROW_SUM_ATOL = {np.dtype(np.float32): 1e-4}
@@ -152,6 +152,52 @@ def _class_weight_vector(class_weight, classes):
             f"class_weight values must be finite and nonnegative; got {class_weight!r}."
         )
     return cw
+
+
+def fit_weights(targets, sample_weight, n_samples, class_weight, C):
+    """Per-sample weights ``s_i`` of a fit and the ``C`` that goes with them.
+
+    Validates ``sample_weight``, multiplies in the class weights (zero for
+    ignored samples) and rescales the weights exactly (see
+    :func:`rescale_weights`). Shared by every backend that has the weights in
+    memory.
+
+    Parameters
+    ----------
+    targets : Targets
+        The fit's targets.
+    sample_weight : array-like of shape (n_samples,) or None
+        The user's sample weights.
+    n_samples : int
+        Number of rows of ``X``.
+    class_weight : dict, "balanced" or None
+        As in :class:`~sksoftmax.SoftmaxClassifier`.
+    C : float
+        The user's inverse regularization strength.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_samples,)
+        float64 weights with a positive sum.
+    C : float
+        ``C`` scaled like the weights: the objective is unchanged.
+    """
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(
+            sample_weight, np.empty((n_samples, 0)), dtype=np.float64
+        )
+        if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
+            raise ValueError("sample_weight must be finite and nonnegative.")
+    weights = targets.sample_weights(sample_weight, class_weight)
+    # Same objective, weights rescaled so that their sum cannot overflow.
+    weights, scaled_C = rescale_weights(weights, C)
+    if float(weights.sum()) < (1.0 / np.finfo(np.float64).max) / scaled_C:
+        raise ValueError(
+            f"C={C!r} is too small for these sample weights: the penalty "
+            "strength 1 / (C * sum(sample_weight)) overflows float64. Use a "
+            "larger C."
+        )
+    return weights, scaled_C
 
 
 def rescale_weights(weights, C):
