@@ -201,6 +201,44 @@ def test_default_scheduler_without_client(monkeypatch):
 
 
 @pytest.mark.parametrize(
+    "params",
+    [
+        {"labels": "str", "C": 0.05, "class_weight": "balanced"},
+        {"class_weight": {0: 3.0, 2: 0.5}, "fit_intercept": False},
+        {"label_smoothing": 0.2, "ignore_label": -1},
+        {"soft": True, "class_weight": "balanced", "label_smoothing": 0.1},
+    ],
+)
+def test_in_process_scheduler_every_option(monkeypatch, params):
+    # The same chunk functions as on a cluster, run in this process (so that
+    # coverage sees them), against the in-memory fit.
+    import dask
+
+    from sksoftmax import _dask
+
+    monkeypatch.setattr(_dask, "_active_client", lambda: None)
+    params = dict(params)
+    X, y = make_data(seed=21)
+    if params.pop("labels", None) == "str":
+        y = np.array(["bird", "cat", "dog"])[y]
+    if "ignore_label" in params:
+        y[::5] = -1
+    if params.pop("soft", False):
+        rng = np.random.default_rng(21)
+        Y = 0.6 * np.eye(3)[y] + 0.4 * rng.dirichlet(np.ones(3), len(y))
+        expected = SoftmaxClassifier(**TIGHT, **params).fit(X, Y)
+        with dask.config.set(scheduler="synchronous"):
+            got = SoftmaxClassifier(**TIGHT, **params).fit(
+                da.from_array(X, chunks=(150, 4)), da.from_array(Y, chunks=(100, 3))
+            )
+        assert_same_fit(expected, got)
+        return
+    sample_weight = np.random.default_rng(22).uniform(0, 3, len(y))
+    with dask.config.set(scheduler="synchronous"):
+        assert_same_fit(*fit_both(X, y, sample_weight=sample_weight, **params))
+
+
+@pytest.mark.parametrize(
     ("change", "error", "match"),
     [
         ("nan_X", ValueError, "Input X contains NaN"),
