@@ -73,7 +73,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     max_iter : int, default=1000
         Maximum number of L-BFGS iterations. Well-conditioned problems stop at
         ``tol`` after 10 to 30 iterations; nearly separable ones (raw digits,
-        sparse counts with a weak penalty) need several hundred.
+        sparse counts with a weak penalty) need 100 to 200.
 
     tol : float, default=8e-6
         Stop when the largest component of the gradient (taken with respect to
