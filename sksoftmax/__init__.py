@@ -5,8 +5,9 @@ cross-entropy gradient, with soft targets, label smoothing and an ignore
 label.
 """
 
+from sksoftmax._cv import SoftmaxClassifierCV
 from sksoftmax._softmax import SoftmaxClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["SoftmaxClassifier", "__version__"]
+__all__ = ["SoftmaxClassifier", "SoftmaxClassifierCV", "__version__"]
