@@ -40,7 +40,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from sksoftmax._loss import softmax
-from sksoftmax._objective import _BLOCK_ELEMENTS, column_scaling, row_blocks
+from sksoftmax._objective import _BLOCK_ELEMENTS, column_scaling
 from sksoftmax._softmax import SoftmaxClassifier, _reject_strings
 from sksoftmax._targets import fit_weights, prepare_targets
 
@@ -52,6 +52,10 @@ MAX_PARAMS = 10_000
 # Eigenvalues of the class-scaled Hessian below this fraction of the largest
 # count as zero (directions not identified by the data).
 _RANK_RTOL = 1e-10
+# Below this ratio of the smallest to the largest eigenvalue, unpenalized fits
+# on labels are checked for separation (along a separating direction the
+# curvature vanishes as the fit proceeds).
+_SEPARATION_CHECK_RTOL = 1e-3
 # A null direction makes an entry unidentified when its (normalized) overlap
 # with the entry's functional exceeds this.
 _OVERLAP_TOL = 1e-6
@@ -204,12 +208,11 @@ class Summary:
         width = max(12, *(len(str(n)) for n in res.names))
         head = f"{'':<{width}}" + "".join(f"{c:>11}" for c in self._columns())
         lines = [
-            "Softmax regression: contrasts against class "
-            f"{res.reference_class!r}",
+            f"Softmax regression: contrasts against class {res.reference_class}",
             f"cov_type: {res.cov_type}    penalty: {penalty}",
         ]
         for a, cls in enumerate(res.classes):
-            lines += ["=" * len(head), f"class {cls!r} vs {res.reference_class!r}",
+            lines += ["=" * len(head), f"class {cls} vs {res.reference_class}",
                       head, "-" * len(head)]
             for v, name in enumerate(res.names):
                 row = (res.params[v, a], res.bse[v, a], res.zvalues[v, a],
@@ -389,14 +392,20 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
         gpen[:, feat] = W[:-1, feat] / (C * sigma)
         grad += gpen.ravel()
 
-    separated = None
+    find_separation = None
     if not np.isfinite(C) and not targets.is_soft and not clf.label_smoothing:
-        separated = _separating_direction(X, targets.values, weights, classes,
-                                          ref, others, mu, sigma, fit_intercept)
-    cov_std, null, step = _invert(hess, meat, grad, separated, n_classes - 1)
+        def find_separation():
+            return _separating_direction(X, targets.values, weights, classes, ref,
+                                         others, mu, sigma, fit_intercept)
+    cov_std, null, step, separated = _invert(hess, meat, grad, find_separation,
+                                             n_classes - 1)
     T = _to_original(mu, sigma, fit_intercept)
     big_T = np.kron(np.eye(n_classes - 1), T)
-    cov = big_T @ cov_std @ big_T.T / scale
+    # H scales like the weights and B like their square: the sandwich is the
+    # same for the rescaled weights, the inverse Hessian is `scale` times it.
+    cov = big_T @ cov_std @ big_T.T
+    if cov_type == "nonrobust":
+        cov /= scale
     unidentified = _unidentified(big_T, null, hess)
     names = _variable_names(clf, input_names, n_features, fit_intercept)
     if unidentified.any():
@@ -404,7 +413,7 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
         cov[:, unidentified] = np.nan
         cause = ("the data separate the classes along some direction: without a "
                  "penalty the maximum-likelihood estimate is at infinity"
-                 if separated is not None else
+                 if separated else
                  "the Hessian is singular (collinear or constant columns)")
         warnings.warn(
             f"{int(unidentified.sum())} of {n_params} contrasts are not "
@@ -613,7 +622,7 @@ def _separating_direction(X, codes, weights, classes, ref, others, mu, sigma,
     """
     keep = np.flatnonzero(weights > 0)
     U = _design_block(X, keep, mu, sigma, fit_intercept)
-    n, q = U.shape
+    q = U.shape[1]
     n_classes = len(classes)
     pos = np.full(n_classes, -1)
     pos[others] = np.arange(len(others))
@@ -627,7 +636,7 @@ def _separating_direction(X, codes, weights, classes, ref, others, mu, sigma,
         r = row + np.arange(len(samples))
         if k != ref:
             rows.append(np.repeat(r, q))
-            cols.append((pos[k] * q + np.tile(idx, len(samples))))
+            cols.append(pos[k] * q + np.tile(idx, len(samples)))
             vals.append(-U[samples].ravel())
         own = pos[y[samples]]
         mine = own >= 0
@@ -650,13 +659,14 @@ def _separating_direction(X, codes, weights, classes, ref, others, mu, sigma,
     return res.x / np.linalg.norm(res.x)
 
 
-def _invert(hess, meat, grad, separated, n_blocks):
+def _invert(hess, meat, grad, find_separation, n_blocks):
     """Covariance in standardized units, the null basis and the Newton step.
 
     The Hessian is scaled per class (so that rare classes are not mistaken
     for null directions), projected off the null directions (eigenvalues
-    below ``_RANK_RTOL`` times the largest, and ``separated``) and
-    pseudo-inverted.
+    below ``_RANK_RTOL`` times the largest, and a separating direction) and
+    pseudo-inverted. ``find_separation`` (None: no check) runs only when the
+    Hessian is ill-conditioned, as it is along a separating direction.
     """
     n_params = hess.shape[0]
     n_vars = n_params // n_blocks
@@ -670,6 +680,9 @@ def _invert(hess, meat, grad, separated, n_blocks):
     lam, V = linalg.eigh(Hs)
     top = max(float(lam[-1]), np.finfo(float).tiny)
     null = V[:, lam <= _RANK_RTOL * top]
+    separated = None
+    if find_separation is not None and lam[0] <= _SEPARATION_CHECK_RTOL * top:
+        separated = find_separation()
     if separated is not None:
         extra = separated * c
         null = np.column_stack([null, extra / np.linalg.norm(extra)])
@@ -686,7 +699,7 @@ def _invert(hess, meat, grad, separated, n_blocks):
     cov = inv / np.outer(c, c)
     # Null directions back in standardized (unscaled) coordinates: the
     # functional f^T beta' is identified iff (f / c) is orthogonal to them.
-    return cov, (null, c), step
+    return cov, (null, c), step, separated is not None
 
 
 def _to_original(mu, sigma, fit_intercept):
@@ -725,6 +738,6 @@ def _variable_names(clf, input_names, n_features, fit_intercept):
 
 
 def _entry_names(mask, names, classes):
-    labels = [f"{cls!r}:{name}" for cls in classes for name in names]
+    labels = [f"{cls}:{name}" for cls in classes for name in names]
     shown = [lab for lab, m in zip(labels, mask, strict=True) if m]
     return ", ".join(shown[:6]) + (", ..." if len(shown) > 6 else "")
