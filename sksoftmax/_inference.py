@@ -61,6 +61,8 @@ _SEPARATION_CHECK_RTOL = 1e-3
 _OVERLAP_TOL = 1e-6
 # Warn when the fit is this many standard errors (at most) from the optimum.
 _CONVERGENCE_SE = 0.1
+# Rows x columns of the per-block products of the Hessian (1 MB in float64).
+_CACHE_ELEMENTS = 2**17
 # Dask inputs are computed into memory up to this many elements.
 _MAX_DASK_ELEMENTS = 2**27
 
@@ -562,15 +564,26 @@ def _accumulate(X, targets, weights, coef, intercept, others, mu, sigma,
     non-reference classes, ``B = sum_i s_i^2 r_i r_i^T`` with
     ``r_i = (p_i - t_i) kron u_i`` (None unless ``robust``) and
     ``g = sum_i s_i r_i``.
+
+    The block ``(a, b)`` of ``H`` is ``U^T diag(w_ab) U`` with
+    ``w_ab = s p_a (delta_ab - p_b)``, which is nonnegative for ``a = b`` and
+    nonpositive otherwise: so each is ``+-V^T V`` with ``V = sqrt(|w_ab|) U``, a
+    symmetric rank-k update (half the work of a general product). Blocks of
+    rows are small enough for ``V`` to stay in cache.
     """
     n_classes = coef.shape[0]
+    n_others = len(others)
     n_vars = coef.shape[1] + fit_intercept
-    n_params = len(others) * n_vars
-    H = np.zeros((n_params, n_params))
+    n_params = n_others * n_vars
+    first, second = np.triu_indices(n_others)
+    H = np.zeros((n_others, n_others, n_vars, n_vars))
     B = np.zeros((n_params, n_params)) if robust else None
-    g = np.zeros(n_params)
-    # Bound the (rows, n_params) block products like the objective's blocks.
-    step = max(1, _BLOCK_ELEMENTS // max(n_params, n_classes, 1))
+    g = np.zeros((n_others, n_vars))
+    sign = np.where(first == second, 1.0, -1.0)
+    # Rows per block: (rows, n_vars) products of about 1 MB (cache); the
+    # sandwich's (rows, n_params) scores are bounded like the objective's.
+    step = max(1, min(_CACHE_ELEMENTS // max(n_vars, n_classes, 1),
+                      _BLOCK_ELEMENTS // max(n_params, 1)))
     for start in range(0, X.shape[0], step):
         rows = slice(start, min(start + step, X.shape[0]))
         s = weights[rows]
@@ -579,23 +592,21 @@ def _accumulate(X, targets, weights, coef, intercept, others, mu, sigma,
             continue
         U = _design_block(X, rows, mu, sigma, fit_intercept)[keep]
         s = s[keep]
-        Xb = X[rows][keep]
-        Z = np.asarray(Xb @ coef.T) + intercept
+        Z = np.asarray(X[rows][keep] @ coef.T) + intercept
         P = softmax(Z)[:, others]
-        # Diagonal blocks: sum s p_a u u^T; then minus the outer products.
-        for j in range(len(others)):
-            blk = slice(j * n_vars, (j + 1) * n_vars)
-            H[blk, blk] += U.T @ ((s * P[:, j])[:, None] * U)
-        A = (np.sqrt(s)[:, None, None] * P[:, :, None] * U[:, None, :]).reshape(
-            len(s), n_params)
-        H -= A.T @ A
+        roots = np.sqrt(np.abs(s[:, None] * P[:, first]
+                               * ((first == second) - P[:, second])))
+        for pair in range(len(first)):
+            V = roots[:, pair:pair + 1] * U
+            H[first[pair], second[pair]] += sign[pair] * (V.T @ V)
         T = _target_rows(targets, rows, keep, n_classes)[:, others]
-        R = (s[:, None] * (P - T))[:, :, None] * U[:, None, :]
-        R = R.reshape(len(s), n_params)
-        g += R.sum(axis=0)
+        residual = s[:, None] * (P - T)
+        g += residual.T @ U
         if robust:
+            R = (residual[:, :, None] * U[:, None, :]).reshape(len(s), n_params)
             B += R.T @ R
-    return H, B, g
+    H[second, first] = H[first, second].transpose(0, 2, 1)
+    return H.transpose(0, 2, 1, 3).reshape(n_params, n_params), B, g.ravel()
 
 
 def _target_rows(targets, rows, keep, n_classes):
