@@ -320,9 +320,9 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
     >>> res.names, res.classes.tolist(), res.reference_class
     (['const', 'x0', 'x1'], [1, 2], np.int64(0))
     >>> res.pvalues.round(4)
-    array([[0.    , 0.0003],
+    array([[0.1837, 0.5025],
            [0.    , 0.    ],
-           [0.    , 0.0003]])
+           [0.0029, 0.    ]])
     """
     if cov_type not in _COV_TYPES:
         raise ValueError(
@@ -335,7 +335,8 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
     if _is_dask(sample_weight):
         sample_weight = _dask_to_numpy(sample_weight, "sample_weight")
     y, sample_weight = _to_numpy(y), _to_numpy(sample_weight)
-    coef = np.asarray(_to_numpy(clf.coef_), dtype=np.float64)
+    coef = clf.coef_.toarray() if sp.issparse(clf.coef_) else clf.coef_
+    coef = np.asarray(_to_numpy(coef), dtype=np.float64)
     intercept = np.asarray(_to_numpy(clf.intercept_), dtype=np.float64)
     classes = np.asarray(_to_numpy(clf.classes_))
     n_classes, n_features = coef.shape
@@ -384,14 +385,15 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
     if np.isfinite(C):
         M = np.eye(n_classes - 1) - 1.0 / n_classes
         pen = np.zeros(n_vars)
-        pen[feat] = 1.0 / (C * sigma**2)
+        factor = _penalty_factor(clf, n_features)
+        pen[feat] = factor / (C * sigma**2)
         hess += np.kron(M, np.diag(pen))
-        # Penalty gradient in original units is (D - mean D) / C per feature,
-        # i.e. T^T of it in standardized units: W / (C sigma).
+        # Penalty gradient in original units is pf (D - mean D) / C per
+        # feature, i.e. T^T of it in standardized units: pf W / (C sigma).
         W = np.vstack([D, np.zeros(n_vars)])
         W = W - W.mean(axis=0)
         gpen = np.zeros((n_classes - 1, n_vars))
-        gpen[:, feat] = W[:-1, feat] / (C * sigma)
+        gpen[:, feat] = factor * W[:-1, feat] / (C * sigma)
         grad += gpen.ravel()
 
     find_separation = None
@@ -466,10 +468,19 @@ def _final_estimator(estimator, X):
     return estimator, _reject_strings(_to_numpy(X)), names
 
 
+def _penalty_factor(clf, n_features):
+    """Per-feature multipliers of the L2 penalty (``penalty_factor``, or 1)."""
+    factor = getattr(clf, "penalty_factor", None)
+    if factor is None:
+        return np.ones(n_features)
+    return np.broadcast_to(np.asarray(factor, dtype=np.float64), (n_features,))
+
+
 def _check_smooth(clf):
     """Refuse fits whose objective is not twice differentiable at the optimum."""
     l1_ratio = getattr(clf, "l1_ratio", 0.0)
-    if l1_ratio is not None and l1_ratio > 0:
+    # With C=inf there is no penalty, whatever l1_ratio.
+    if l1_ratio is not None and l1_ratio > 0 and np.isfinite(clf.C):
         raise ValueError(
             f"inference needs a smooth objective; this fit has l1_ratio="
             f"{l1_ratio!r}. With an L1 penalty the estimate sits on kinks (exact "

@@ -1,6 +1,7 @@
 """Standard errors and tests: statsmodels, finite differences, simulation."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -264,6 +265,12 @@ def test_pipeline_applies_the_preceding_steps():
     assert res.names == ["const", "a", "b", "c", "d", "e"]
     assert_allclose(res.params, ref.params, rtol=1e-6)
     assert_allclose(res.bse, ref.bse, rtol=1e-6)
+    # Steps without feature names out: x0, x1, ...
+    from sklearn.preprocessing import FunctionTransformer
+
+    pipe = make_pipeline(FunctionTransformer(np.tanh),
+                         SoftmaxClassifier(**TIGHT)).fit(X, y)
+    assert inference(pipe, X, y).names[1:3] == ["x0", "x1"]
     # A DataFrame straight to the estimator: its column names.
     clf = SoftmaxClassifier(**TIGHT).fit(frame, y)
     assert inference(clf, frame, y).names == ["const", *"abcde"]
@@ -286,6 +293,29 @@ def test_sparse_float32_and_dask_inputs():
     res = inference(clf, da.from_array(X, chunks=100), da.from_array(y, chunks=100),
                     cov_type="HC0")
     assert_allclose(res.cov, ref.cov, rtol=1e-10)
+
+
+def test_array_api_inputs_are_copied_to_numpy():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("array_api_compat")
+    from sklearn import config_context
+
+    X, y = _synthetic()
+    X, y = X[:300], y[:300]
+    w = np.random.default_rng(0).uniform(0.5, 2, len(y))
+    ref = inference(SoftmaxClassifier(C=1.0, tol=1e-12).fit(X, y, sample_weight=w),
+                    X, y, sample_weight=w)
+    Xt, yt, wt = torch.asarray(X), torch.asarray(y), torch.asarray(w)
+    with config_context(array_api_dispatch=True):
+        clf = SoftmaxClassifier(C=1.0, tol=1e-12).fit(Xt, yt, sample_weight=wt)
+        res = inference(clf, Xt, yt, sample_weight=wt)
+    assert_allclose(res.cov, ref.cov, rtol=1e-6)
+    # A Dask y and sample_weight are computed too.
+    da = pytest.importorskip("dask.array")
+    clf = SoftmaxClassifier(C=1.0, tol=1e-12).fit(X, y, sample_weight=w)
+    res = inference(clf, X, da.from_array(y, chunks=100),
+                    sample_weight=da.from_array(w, chunks=100))
+    assert_allclose(res.cov, ref.cov, rtol=1e-6)
 
 
 def test_soft_targets_and_label_smoothing_use_the_sandwich():
@@ -391,10 +421,6 @@ def test_summary_text_and_frame():
     assert_allclose(frame["0.975]"].to_numpy(), (res.params + z * res.bse).T.ravel())
 
 
-class _WithL1(SoftmaxClassifier):
-    """Stands for a fit with an L1 part or bounds (other branches add them)."""
-
-
 @pytest.mark.parametrize(
     ("attr", "value", "match"),
     [("l1_ratio", 0.5, "l1_ratio=0.5.*L1 penalty"),
@@ -411,31 +437,112 @@ def test_refuses_nonsmooth_or_constrained_fits(attr, value, match):
     inference(clf, X, y)
 
 
-def test_bad_arguments():
+def test_penalty_factor_scales_the_penalty():
+    # penalty_factor (another branch adds it to the estimator) multiplies each
+    # feature's penalty: factors of 2 with C equal no factors with C / 2.
+    X, y = _synthetic()
+    X, y = X[:300], y[:300]
+    clf = SoftmaxClassifier(C=0.5, tol=1e-12).fit(X, y)
+    ref = inference(clf, X, y)
+    clf.C, clf.penalty_factor = 1.0, np.full(X.shape[1], 2.0)
+    assert_allclose(inference(clf, X, y).cov, ref.cov, rtol=1e-10)
+    # No penalty: l1_ratio does not matter.
+    clf = SoftmaxClassifier(**TIGHT).fit(X, y)
+    ref = inference(clf, X, y)
+    clf.l1_ratio = 1.0
+    assert_allclose(inference(clf, X, y).cov, ref.cov)
+
+
+def _fitted_sepal():
     X, y = _iris_sepal_width()
-    clf = SoftmaxClassifier().fit(X, y)
-    with pytest.raises(ValueError, match="cov_type must be one of"):
-        inference(clf, X, y, cov_type="HC1")
-    with pytest.raises(ValueError, match="reference_class=7 is not one of"):
-        inference(clf, X, y, reference_class=7)
-    with pytest.raises(ValueError, match="must be a fitted SoftmaxClassifier"):
-        inference(LogisticRegression().fit(X, y), X, y)
-    with pytest.raises(NotFittedError):
-        inference(SoftmaxClassifier(), X, y)
-    with pytest.raises(ValueError, match="y has the classes \\[0, 1\\]"):
-        inference(clf, X[y < 2], y[y < 2])
-    with pytest.raises(ValueError, match="X has 2 features"):
-        inference(clf, np.hstack([X, X]), y)
-    with pytest.raises(ValueError, match="alpha must be a number in"):
-        inference(clf, X, y).conf_int(alpha=1.5)
+    return SoftmaxClassifier().fit(X, y), X, y
 
 
-def test_refuses_too_many_parameters():
-    rng = np.random.default_rng(0)
-    n_features = MAX_PARAMS // 2  # 3 classes: 2 * (n_features + 1) > MAX_PARAMS
-    X = rng.normal(size=(6, n_features))
+def _with_attr(name, value):
+    clf, X, y = _fitted_sepal()
+    setattr(clf, name, value)
+    return inference(clf, X, y)
+
+
+def _soft_nonrobust():
+    X, y = _iris_sepal_width()
+    onehot = np.eye(3)[y]
+    return inference(SoftmaxClassifier().fit(X, onehot), X, onehot)
+
+
+def _too_many_params():
+    X = np.random.default_rng(0).normal(size=(6, MAX_PARAMS // 2))
     y = np.arange(6) % 3
-    clf = SoftmaxClassifier(max_iter=1).fit(X, y)
-    with pytest.raises(ValueError, match=f"{2 * (n_features + 1)} rows, more than "
-                       f"MAX_PARAMS={MAX_PARAMS}"):
-        inference(clf, X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = SoftmaxClassifier(max_iter=1).fit(X, y)
+    return inference(clf, X, y)
+
+
+def _call(**kwargs):
+    clf, X, y = _fitted_sepal()
+    return inference(clf, X, y, **kwargs)
+
+
+def _other_data(transform):
+    clf, X, y = _fitted_sepal()
+    return inference(clf, *transform(X, y))
+
+
+def _dask_unknown_size():
+    da = pytest.importorskip("dask.array")
+    clf, X, y = _fitted_sepal()
+    Xd = da.from_array(X, chunks=50)
+    return inference(clf, Xd[Xd[:, 0] > -100], y)  # rows of unknown number
+
+
+# (row of docs/bad_input.rst, call, exception, message pattern)
+BAD_CALLS = [
+    ("an estimator that is not a SoftmaxClassifier (or a Pipeline ending in one)",
+     lambda: inference(LogisticRegression(), *_iris_sepal_width()), ValueError,
+     "must be a fitted SoftmaxClassifier"),
+    ("an estimator that is not fitted",
+     lambda: inference(SoftmaxClassifier(), *_iris_sepal_width()), NotFittedError,
+     "is not fitted yet"),
+    ("a fit with l1_ratio > 0", lambda: _with_attr("l1_ratio", 0.5), ValueError,
+     "l1_ratio=0.5.*L1 penalty"),
+    ("a fit with coefficient bounds or positive=True",
+     lambda: _with_attr("coef_bounds", (-1, 1)), ValueError,
+     "does not support constrained fits"),
+    ("cov_type='nonrobust' with soft targets or label smoothing", _soft_nonrobust,
+     ValueError, "cov_type='nonrobust' assumes the labels"),
+    ("more than MAX_PARAMS parameters", _too_many_params, ValueError,
+     f"rows, more than MAX_PARAMS={MAX_PARAMS}"),
+    ("an unknown cov_type", lambda: _call(cov_type="HC1"), ValueError,
+     "cov_type must be one of"),
+    ("a reference_class that is not a class", lambda: _call(reference_class=7),
+     ValueError, "reference_class=7 is not one of"),
+    ("y whose classes differ from the fit's",
+     lambda: _other_data(lambda X, y: (X[y < 2], y[y < 2])), ValueError,
+     "y has the classes \\[0, 1\\]"),
+    ("X with other features than the fit's",
+     lambda: _other_data(lambda X, y: (np.hstack([X, X]), y)), ValueError,
+     "X has 2 features"),
+    ("a Dask X of more than 2**27 elements (or of unknown size)",
+     _dask_unknown_size, ValueError,
+     "X is a Dask collection of .* elements \\(or of unknown size\\)"),
+    ("conf_int(alpha) with alpha outside (0, 1)",
+     lambda: _call().conf_int(alpha=1.5), ValueError, "alpha must be a number in"),
+]
+
+
+@pytest.mark.parametrize(("doc", "call", "exc", "match"), BAD_CALLS,
+                         ids=[c[0] for c in BAD_CALLS])
+def test_bad_arguments(doc, call, exc, match):
+    with pytest.raises(exc, match=match) as info:
+        call()
+    assert type(info.value) is exc
+
+
+def test_bad_input_page_lists_every_case():
+    page = Path(__file__).resolve().parents[1] / "docs" / "bad_input.rst"
+    if not page.exists():  # pragma: no cover - docs not shipped
+        pytest.skip("docs/bad_input.rst is not in this checkout")
+    text = " ".join(page.read_text().split())
+    missing = [doc for doc, *_ in BAD_CALLS if doc not in text]
+    assert not missing, f"docs/bad_input.rst lacks rows for: {missing}"
