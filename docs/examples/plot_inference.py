@@ -93,7 +93,7 @@ for a, ax in enumerate(axes):
     ax.set_xlabel("contrast (per standard deviation)")
 axes[0].set_yticks(rows, res.names)
 axes[0].invert_yaxis()
-axes[-1].legend(loc="lower right")
+axes[-1].legend(loc="upper right")
 fig.tight_layout()
 plt.show()
 
