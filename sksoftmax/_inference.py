@@ -36,7 +36,6 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg, optimize, stats
-from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from sksoftmax._loss import softmax
@@ -448,6 +447,10 @@ def _final_estimator(estimator, X):
         X = _dask_to_numpy(X, "X")
     X = _to_numpy(X)
     names = None
+    # Imported here: importing sksoftmax must not import sklearn.pipeline
+    # (which needs scikit-learn's callback module where it exists).
+    from sklearn.pipeline import Pipeline
+
     if isinstance(estimator, Pipeline):
         head, clf = estimator[:-1], estimator[-1]
         if isinstance(clf, SoftmaxClassifier):
