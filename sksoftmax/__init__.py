@@ -6,8 +6,16 @@ label.
 """
 
 from sksoftmax._cv import SoftmaxClassifierCV
+from sksoftmax._inference import MAX_PARAMS, InferenceResult, inference
 from sksoftmax._softmax import SoftmaxClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["SoftmaxClassifier", "SoftmaxClassifierCV", "__version__"]
+__all__ = [
+    "MAX_PARAMS",
+    "InferenceResult",
+    "SoftmaxClassifier",
+    "SoftmaxClassifierCV",
+    "__version__",
+    "inference",
+]
