@@ -187,7 +187,7 @@ n_features)
     See Also
     --------
     SoftmaxClassifier : The estimator fitted at each point of the path.
-    sklearn.linear_model.LogisticRegressionCV : scikit-learn's counterpart,
+    sklearn.linear_model.LogisticRegressionCV : The scikit-learn counterpart,
         on the fixed grid ``np.logspace(-4, 4, Cs)``.
 
     Notes

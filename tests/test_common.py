@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sksoftmax import SoftmaxClassifier
+from sksoftmax import SoftmaxClassifier, SoftmaxClassifierCV
 
 ESTIMATORS = [
     SoftmaxClassifier(),
@@ -11,6 +11,9 @@ ESTIMATORS = [
     SoftmaxClassifier(C=float("inf"), max_iter=300),
     SoftmaxClassifier(label_smoothing=0.1),
     SoftmaxClassifier(ignore_label=-100, warm_start=True),
+    # Few Cs and folds keep the checks fast; the path code is the same.
+    SoftmaxClassifierCV(Cs=3, cv=3),
+    SoftmaxClassifierCV(Cs=[0.1, 10.0], cv=2, selection="1se", refit=False),
 ]
 
 
