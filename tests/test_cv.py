@@ -322,7 +322,7 @@ def test_sparse_input_matches_dense():
     assert_allclose(sparse.scores_, dense.scores_, rtol=1e-6)
 
 
-def test_threads_give_the_same_results():
+def test_parallel_jobs_give_the_same_results():
     X, y = dataset("iris")
     one = SoftmaxClassifierCV(Cs=4, cv=4).fit(X, y)
     two = SoftmaxClassifierCV(Cs=4, cv=4, n_jobs=2).fit(X, y)
