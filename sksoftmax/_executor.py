@@ -187,12 +187,17 @@ class _Serial:
 
 
 @contextlib.contextmanager
-def fit_executor():
+def fit_executor(n_threads=None):
     """Context manager: the executor every block computation inside uses.
 
     Entered once per fit; nested entries (a fit inside a callback) share the
     outer executor. The threads are joined and the BLAS thread counts restored
     on exit.
+
+    Parameters
+    ----------
+    n_threads : int, default=None
+        None uses :func:`available_threads`.
 
     Yields
     ------
@@ -209,7 +214,9 @@ def fit_executor():
     if outer is not None:
         yield outer
         return
-    with RowExecutor(available_threads()) as executor:
+    if n_threads is None:
+        n_threads = available_threads()
+    with RowExecutor(n_threads) as executor:
         token = _current.set(executor)
         try:
             yield executor

@@ -259,10 +259,14 @@ def row_blocks(n_rows, n_cols, n_classes=1):
             for start in range(0, n_rows, step)] or [slice(0, 0)]
 
 
+_SPARSE_BLOCK_VALUES = 2**17
+
+
 def sparse_row_blocks(indptr, n_cols, n_classes=1):
     """Row slices of a CSR matrix with about the same number of stored values.
 
-    Each block holds at least ``2**17`` stored values and at least
+    Each block holds at least ``2**17`` stored values
+    (``_SPARSE_BLOCK_VALUES``) and at least
     ``n_cols * n_classes`` (the size of its gradient, which is dense), so that
     adding up the blocks' gradients stays cheap against the products.
 
@@ -282,7 +286,7 @@ def sparse_row_blocks(indptr, n_cols, n_classes=1):
     """
     n_rows = len(indptr) - 1
     nnz = int(indptr[-1])
-    per_block = max(2**17, n_cols * n_classes)
+    per_block = max(_SPARSE_BLOCK_VALUES, n_cols * n_classes)
     n_blocks = max(1, min(nnz // per_block, n_rows))
     if n_blocks == 1:
         return [slice(0, n_rows)]
