@@ -154,6 +154,16 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     sklearn.linear_model.LogisticRegression : The reference this estimator
         matches, with the binomial parametrization for two classes.
 
+    Notes
+    -----
+    ``fit`` (and the predictions on large inputs) split the rows into blocks
+    and run them on a pool of threads of its own, with every BLAS library at
+    one thread meanwhile; the blocks' sums are added in a fixed order, so the
+    result is the same, bit for bit, with any number of threads. The pool has
+    as many threads as the process may use CPUs, capped by the BLAS thread
+    limits: ``threadpoolctl.threadpool_limits(n)`` or ``OMP_NUM_THREADS=n``
+    give at most ``n`` threads. See :ref:`thread-pools`.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
