@@ -239,19 +239,8 @@ def map_blocks(func, n_blocks):
     """``func`` over blocks with the current fit's executor, or a short-lived one.
 
     For work outside a fit that is large enough to pay for starting threads
-    (predictions on large inputs).
-
-    Parameters
-    ----------
-    func : callable
-        ``func(i)`` computes block ``i``.
-    n_blocks : int
-        Number of blocks.
-
-    Returns
-    -------
-    results : list
-        ``func(i)`` at position ``i``.
+    (predictions on large inputs); arguments and result as
+    :meth:`RowExecutor.map`.
     """
     executor = _current.get()
     if executor is not None:
