@@ -36,7 +36,9 @@ How many
 
 import contextlib
 import contextvars
+import functools
 import itertools
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -45,6 +47,26 @@ import joblib
 from sksoftmax._threads import blas_thread_cap, limit_blas
 
 _current = contextvars.ContextVar("sksoftmax_executor", default=None)
+
+
+@functools.cache
+def _cpu_quota():
+    # joblib's count: affinity, cgroup quotas, LOKY_MAX_CPU_COUNT. It reads
+    # files, so once per process; the affinity is read again at every fit.
+    return joblib.cpu_count()
+
+
+def usable_cpus():
+    """CPUs this process may use (affinity, container quotas).
+
+    Returns
+    -------
+    n_cpus : int
+    """
+    n = _cpu_quota()
+    if hasattr(os, "sched_getaffinity"):
+        n = min(n, len(os.sched_getaffinity(0)))
+    return n
 
 
 def available_threads():
@@ -63,7 +85,7 @@ def available_threads():
     ...     available_threads()
     1
     """
-    n = joblib.cpu_count()
+    n = usable_cpus()
     cap = blas_thread_cap()
     if cap is not None:
         n = min(n, cap)

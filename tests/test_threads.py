@@ -102,7 +102,7 @@ def _with_threads(monkeypatch, n):
     """Pretend the process may use ``n`` CPUs (the BLAS cap still applies)."""
     from sksoftmax import _executor
 
-    monkeypatch.setattr(_executor.joblib, "cpu_count", lambda: n)
+    monkeypatch.setattr(_executor, "usable_cpus", lambda: n)
 
 
 def _problem(container=np.asarray, dtype=np.float64, n=600, d=7, k=4, seed=3):
