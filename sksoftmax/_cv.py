@@ -32,6 +32,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import _check_method_params, _check_sample_weight
 from threadpoolctl import threadpool_limits
 
+from sksoftmax._executor import fit_executor
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import column_scaling, row_blocks
 from sksoftmax._softmax import SoftmaxClassifier, _backend_for
@@ -501,6 +502,11 @@ class _FoldPath:
         self.n_folds = n_folds
 
     def __call__(self, fold, train, test, l1_index, l1_ratio):
+        # One pool of row-block threads for the whole path (as for one fit).
+        with fit_executor():
+            return self._path(fold, train, test, l1_index, l1_ratio)
+
+    def _path(self, fold, train, test, l1_index, l1_ratio):
         est = self.estimator
         Cs = est.Cs_
         X_train = self.X[train]
