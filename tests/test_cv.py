@@ -105,6 +105,7 @@ def _prior_hessian(X, y):
     return np.kron(np.diag(p) - np.outer(p, p), Xc.T @ Xc / len(y))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("name", ["iris", "wine"])
 def test_grid_starts_at_one_effective_degree_of_freedom(name):
     X, y = dataset(name)
