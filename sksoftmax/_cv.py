@@ -19,8 +19,6 @@ from typing import ClassVar
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import _fit_context
-from sklearn.metrics import check_scoring, get_scorer_names, make_scorer
-from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -258,7 +256,8 @@ n_features)
         "Cs": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "l1_ratios": ["array-like"],
         "cv": ["cv_object"],
-        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        # A scorer name is checked by sklearn.metrics.check_scoring at fit.
+        "scoring": [str, callable, None],
         "refit": ["boolean"],
         "selection": [StrOptions({"best", "1se"})],
         "n_jobs": [Integral, None],
@@ -341,6 +340,10 @@ n_features)
             raise
 
     def _fit_cv(self, X, y, sample_weight, params):
+        # Imported here: importing sksoftmax must not import sklearn.metrics
+        # or sklearn.model_selection (they need sklearn.callback).
+        from sklearn.model_selection import check_cv
+
         _reject_backends(X)
         l1_ratios = _check_l1_ratios(self.l1_ratios)
         X, targets = self._validate_fit_data(X, y)
@@ -420,6 +423,8 @@ n_features)
         """The user's scorer (labels fixed to all classes), or None."""
         if self.scoring is None:
             return None
+        from sklearn.metrics import check_scoring, make_scorer
+
         scorer = check_scoring(self, scoring=self.scoring)
         # A held-out fold may lack a class: metrics that take ``labels`` get
         # them all (as LogisticRegressionCV does).
@@ -473,6 +478,9 @@ n_features)
         routing : MetadataRouter
             The routing information.
         """
+        from sklearn.metrics import check_scoring
+        from sklearn.model_selection import check_cv
+
         router = (
             MetadataRouter(owner=self)
             .add_self_request(self)
