@@ -391,7 +391,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return logits(None)
         blocks = (sparse_row_blocks(X.indptr, X.shape[1], len(intercept))
                   if sp.issparse(X) else
-                  row_blocks(X.shape[0], X.shape[1], len(intercept)))
+                  row_blocks(X.shape[0], X.shape[1], len(intercept),
+                             parallel=True))
         if len(blocks) == 1:
             return logits(None)
         parts = map_blocks(lambda i: logits(blocks[i]), len(blocks))
