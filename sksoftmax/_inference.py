@@ -376,7 +376,7 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
         X, targets, weights, coef, intercept, others, mu, sigma, fit_intercept,
         robust=cov_type == "HC0",
     )
-    # Contrasts in original units and in standardized units (beta').
+    # The fitted contrasts, one row per non-reference class (original units).
     D = np.hstack([(intercept[others] - intercept[ref])[:, None],
                    coef[others] - coef[ref]]) if fit_intercept else (
         coef[others] - coef[ref])
@@ -409,7 +409,7 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
     cov = big_T @ cov_std @ big_T.T
     if cov_type == "nonrobust":
         cov /= scale
-    unidentified = _unidentified(big_T, null, hess)
+    unidentified = _unidentified(big_T, null)
     names = _variable_names(clf, input_names, n_features, fit_intercept)
     if unidentified.any():
         cov[unidentified, :] = np.nan
@@ -427,7 +427,7 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
         )
     se_std = np.sqrt(np.maximum(np.diag(cov_std), 0.0))
     far = np.abs(step) > _CONVERGENCE_SE * se_std
-    far &= ~_unidentified(np.eye(n_params), null, hess)
+    far &= ~_unidentified(np.eye(n_params), null)
     if far.any():
         warnings.warn(
             "The fit stopped up to "
@@ -739,7 +739,7 @@ def _to_original(mu, sigma, fit_intercept):
     return T
 
 
-def _unidentified(big_T, null, hess):
+def _unidentified(big_T, null):
     """Entries of ``big_T @ beta'`` that depend on a null direction."""
     basis, c = null
     n = big_T.shape[0]
