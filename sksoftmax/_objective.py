@@ -223,15 +223,16 @@ def solver_scale(sigma, l2_reg_strength):
     ----------
     sigma : ndarray of shape (n_features,)
         Column scales from :func:`column_scaling`.
-    l2_reg_strength : float
-        ``1 / (C S)``; zero without penalty.
+    l2_reg_strength : float or ndarray of shape (n_features,)
+        ``1 / (C S)``, or per column (times the penalty factors); zero without
+        penalty.
 
     Returns
     -------
     scale : ndarray of shape (n_features,)
         Positive, finite scales, at least ``sigma``.
     """
-    if not l2_reg_strength:
+    if not np.any(l2_reg_strength):
         return sigma
     # hypot: no overflow for columns of size 1e300.
     return np.hypot(sigma, np.sqrt(l2_reg_strength / _DATA_CURVATURE))
@@ -358,7 +359,23 @@ class SoftmaxObjective:
         Smoothing applied to integer targets inside the kernel.
     mu, sigma : ndarray of shape (n_features,) or None
         Conditioning (see the module docstring); None means no conditioning.
+
+    Attributes
+    ----------
+    l2_reg_strength : float
+        ``1 / (C S)``: the L2 penalty is
+        ``l2_reg_strength * sum_j penalty_factor_j ||W[:, j]||^2 / 2``.
+    penalty_factor : ndarray of shape (n_features,) or None
+        Per-column factors of the L2 penalty; None means all ones.
+    column_sigma : ndarray of shape (n_features,) or None
+        The column scales given as ``sigma``, kept so that
+        :meth:`set_penalty` can recompute the solver scale.
+    sigma : ndarray of shape (n_features,)
+        The solver scale of each column (:func:`solver_scale`).
     """
+
+    penalty_factor = None
+    column_sigma = None
 
     def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,
                  label_smoothing=0.0, mu=None, sigma=None):
@@ -375,6 +392,7 @@ class SoftmaxObjective:
         self.mu = np.zeros(n_features) if mu is None else mu
         self.sigma = np.ones(n_features) if sigma is None else sigma
         if sigma is not None:
+            self.column_sigma = sigma
             self.sigma = solver_scale(self.sigma, self.l2_reg_strength)
         if sp.issparse(X):
             # Blocks are split by rows; CSC (like scikit-learn's lbfgs) is
@@ -395,6 +413,28 @@ class SoftmaxObjective:
     def n_params(self):
         """Length of the flat parameter vector ``theta``."""
         return self.n_classes * (self.n_features + self.fit_intercept)
+
+    def set_penalty(self, l2_reg_strength, penalty_factor=None):
+        """Change the L2 penalty; the conditioning follows it.
+
+        Cheap (vectors of length ``n_features``): the data and its column
+        statistics are kept. Parameters mapped by :meth:`from_original`
+        before the change must be mapped again after it, as the solver scale
+        depends on the penalty.
+
+        Parameters
+        ----------
+        l2_reg_strength : float
+            New ``1 / (C S)`` of the L2 part (zero for none).
+        penalty_factor : ndarray of shape (n_features,), default=None
+            Nonnegative per-column factors; None means all ones.
+        """
+        self.l2_reg_strength = float(l2_reg_strength)
+        self.penalty_factor = penalty_factor
+        if self.column_sigma is not None:
+            per_column = (self.l2_reg_strength if penalty_factor is None
+                          else self.l2_reg_strength * penalty_factor)
+            self.sigma = solver_scale(self.column_sigma, per_column)
 
     def to_original(self, theta):
         """Map ``theta`` to ``(coef, intercept)`` of the original features.
@@ -505,9 +545,13 @@ class SoftmaxObjective:
         grad_coef = np.asarray(grad_coef, dtype=np.float64) / S
         grad_intercept = np.asarray(grad_intercept, dtype=np.float64) / S
         loss = loss_sum / S
-        if self.l2_reg_strength:
+        if self.l2_reg_strength and self.penalty_factor is None:
             loss += 0.5 * self.l2_reg_strength * float(np.vdot(coef, coef))
             grad_coef += self.l2_reg_strength * coef
+        elif self.l2_reg_strength:
+            weighted = (self.l2_reg_strength * self.penalty_factor) * coef
+            loss += 0.5 * float(np.vdot(weighted, coef))
+            grad_coef += weighted
         if self.fit_intercept:
             grad_V = (grad_coef - np.outer(grad_intercept, self.mu)) / self.sigma
             grad = np.hstack([grad_V, grad_intercept[:, None]])
