@@ -86,7 +86,7 @@ class _Progress:
 
 
 def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
-                   ftol=None, verbose=0, callback=None):
+                   ftol=None, verbose=0, callback=None, bounds=None):
     """Minimize ``fun`` with ``scipy.optimize.minimize(method="L-BFGS-B")``.
 
     Parameters
@@ -111,6 +111,10 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
     callback : callable, default=None
         ``callback(x, fun, grad_max, n_iter)`` after each iteration; returning
         True stops the solver.
+    bounds : scipy.optimize.Bounds, default=None
+        Box constraints on ``x``; None for none. With bounds, ``tol`` applies
+        to SciPy's projected gradient (zero for a component at a bound whose
+        gradient points outward).
 
     Returns
     -------
@@ -127,7 +131,7 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
     with limit_blas():
         res = scipy.optimize.minimize(
             progress.evaluate, x0, method="L-BFGS-B", jac=True,
-            callback=progress,
+            callback=progress, bounds=bounds,
             options={
                 "maxiter": max_iter,
                 "maxfun": max_fun,
@@ -139,7 +143,8 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
         )
     loss_curve = progress.loss_curve
     converged = res.status == 0 or _stopped_by_callback(res)
-    if res.status == 2 and np.max(np.abs(res.jac)) <= 10 * tol:
+    if res.status == 2 and np.max(np.abs(
+        _projected_gradient(res.x, res.jac, bounds))) <= 10 * tol:
         # The line search ran out of progress at a point where the gradient is
         # already about as small as float32 / rounding permits: converged.
         converged = True
@@ -149,6 +154,14 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
         np.asarray(res.x), float(res.fun), int(res.nit), progress.n_evaluations,
         loss_curve, converged, str(res.message),
     )
+
+
+def _projected_gradient(x, grad, bounds):
+    """The gradient with the components that point out of the box zeroed."""
+    if bounds is None:
+        return grad
+    blocked = ((x <= bounds.lb) & (grad > 0)) | ((x >= bounds.ub) & (grad < 0))
+    return np.where(blocked, 0.0, grad)
 
 
 def _stopped_by_callback(res):
