@@ -32,7 +32,8 @@ from threadpoolctl import threadpool_limits
 
 from sksoftmax._executor import fit_executor
 from sksoftmax._loss import log_softmax
-from sksoftmax._objective import column_scaling, row_blocks
+from sksoftmax._objective import SoftmaxObjective, column_scaling, row_blocks
+from sksoftmax._problem import check_penalty_params
 from sksoftmax._softmax import SoftmaxClassifier, _backend_for
 from sksoftmax._targets import Targets, fit_weights, prepare_targets
 
@@ -44,7 +45,8 @@ _GRID_RATIO = 1e5
 
 # The SoftmaxClassifier parameters that SoftmaxClassifierCV passes through.
 _SHARED_PARAMS = ("fit_intercept", "class_weight", "max_iter", "tol",
-                  "label_smoothing", "ignore_label", "history_size", "max_fun")
+                  "label_smoothing", "ignore_label", "history_size", "max_fun",
+                  "penalty_factor", "coef_bounds", "positive")
 
 
 class SoftmaxClassifierCV(SoftmaxClassifier):
@@ -69,8 +71,10 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
         ``np.inf`` allowed), which are sorted in increasing order.
 
     l1_ratios : array-like of float, default=(0.0,)
-        Mixing parameters of the elastic-net penalty to cross-validate. Only
-        ``(0.0,)`` (the L2 penalty of ``SoftmaxClassifier``) is supported.
+        Mixing parameters of the elastic-net penalty to cross-validate, in
+        ``[0, 1]`` (``l1_ratio`` of :class:`~sksoftmax.SoftmaxClassifier`:
+        0 is the L2 penalty, 1 the L1 penalty). Every ``l1_ratio`` is
+        cross-validated over the same ``Cs``.
 
     cv : int, cross-validation generator or iterable, default=None
         As in :func:`sklearn.model_selection.check_cv`: None gives 5 folds,
@@ -134,6 +138,18 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
 
     max_fun : int, default=15000
         Maximum number of loss and gradient evaluations of each fit.
+
+    penalty_factor : array-like of shape (n_features,), default=None
+        Per-feature factors of the penalty, as in
+        :class:`~sksoftmax.SoftmaxClassifier`.
+
+    coef_bounds : tuple (lower, upper), default=None
+        Bounds on the coefficients, as in
+        :class:`~sksoftmax.SoftmaxClassifier`.
+
+    positive : bool, default=False
+        Constrain the coefficients to be nonnegative, as in
+        :class:`~sksoftmax.SoftmaxClassifier`.
 
     Attributes
     ----------
@@ -205,7 +221,13 @@ n_features)
     (which make ``C_0`` small without saying much about the typical column).
     On iris, wine, breast cancer and digits, raw and standardized, the best
     ``C`` lay between ``3e2`` and ``3e4`` times ``C_0 * spread``. The grid
-    scales as ``1 / X**2``, like the optimal ``C``.
+    scales as ``1 / X**2``, like the optimal ``C``. With an ``l1_ratio``
+    ``r > 0`` the start for it is ``r / (S * lambda_max)``, with glmnet's
+    ``lambda_max`` the largest entry of that gradient at ``W = 0`` (divided
+    by ``penalty_factor``, in the directions the bounds allow): the largest
+    ``C`` at which every coefficient stays zero. Several ``l1_ratios`` share
+    one grid, from the smallest of their starts to ``1e5 * spread`` times the
+    largest.
 
     **The path.** The Cs are solved in increasing order, each fit starting
     from the previous fit's coefficients, mapped into the conditioned
@@ -282,6 +304,9 @@ n_features)
         ignore_label=None,
         history_size=10,
         max_fun=15000,
+        penalty_factor=None,
+        coef_bounds=None,
+        positive=False,
     ):
         self.Cs = Cs
         self.l1_ratios = l1_ratios
@@ -299,6 +324,9 @@ n_features)
         self.ignore_label = ignore_label
         self.history_size = history_size
         self.max_fun = max_fun
+        self.penalty_factor = penalty_factor
+        self.coef_bounds = coef_bounds
+        self.positive = positive
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -389,7 +417,8 @@ n_features)
                                            self.intercepts_paths_[:, j, c])
         self.refit_n_iter_ = 0
         if self.refit:
-            final = self._estimator(C=self.C_, warm_start=True)
+            final = self._estimator(C=self.C_, l1_ratio=self.l1_ratio_,
+                                    warm_start=True)
             final.coef_, final.intercept_ = coef, intercept
             final.fit(X, y, sample_weight=sample_weight)
             coef, intercept = final.coef_, final.intercept_
@@ -403,8 +432,8 @@ n_features)
     def _estimator(self, **params):
         """A SoftmaxClassifier with the shared parameters (one fit's solver)."""
         shared = {name: getattr(self, name) for name in _SHARED_PARAMS}
-        return SoftmaxClassifier(**shared, verbose=max(0, self.verbose - 1),
-                                 **params)
+        shared["verbose"] = max(0, self.verbose - 1)
+        return SoftmaxClassifier(**{**shared, **params})
 
     def _grid(self, X, targets, sample_weight, l1_ratios):
         if not isinstance(self.Cs, Integral):
@@ -414,9 +443,9 @@ n_features)
                     f"Cs must be an int or positive values of C; got {self.Cs!r}."
                 )
             return Cs
-        start, stop = _grid_bounds(X, _subset(targets, slice(None)),
-                                   sample_weight, self.class_weight,
-                                   self.fit_intercept)
+        with fit_executor():
+            start, stop = _grid_bounds(self, X, _subset(targets, slice(None)),
+                                       sample_weight, l1_ratios)
         return np.logspace(np.log10(start), np.log10(stop), self.Cs)
 
     def _fold_scorer(self, classes):
@@ -529,9 +558,11 @@ class _FoldPath:
         targets = _keep_classes(targets, present)
         totals = targets.class_totals(weights)
         mu, sigma = column_scaling(X_train, weights, est.fit_intercept)
+        n_features = self.X.shape[1]
         scorer = _TestScorer(self, test, est)
-        solver = est._estimator()
-        n_classes, n_features = len(present), self.X.shape[1]
+        solver = est._estimator(l1_ratio=l1_ratio,
+                                **_bounds_of_classes(est, present, n_features))
+        n_classes = len(present)
         scores = np.empty(len(Cs))
         n_iter = np.zeros(len(Cs), dtype=np.int64)
         coefs = np.zeros((len(Cs), n_classes, n_features))
@@ -610,23 +641,59 @@ def _run_parallel(path, jobs, n_jobs):
         return parallel(delayed(path)(*job) for job in jobs)
 
 
-def _grid_bounds(X, targets, sample_weight, class_weight, fit_intercept):
+def _grid_bounds(estimator, X, targets, sample_weight, l1_ratios):
     """Strongest and weakest ``C`` of the data-derived grid (see the Notes)."""
     weights, c_scale = fit_weights(targets, sample_weight, X.shape[0],
-                                   class_weight, 1.0)
+                                   estimator.class_weight, 1.0)
     totals = targets.class_totals(weights)
     S = float(weights.sum())
-    if fit_intercept:
+    if estimator.fit_intercept:
         p = totals / totals.sum()
     else:
         p = np.full(len(totals), 1.0 / len(totals))
-    var = _column_variances(X, weights / S, fit_intercept)
+    var = _column_variances(X, weights / S, estimator.fit_intercept)
     varying = var[var > 1e-12 * var.max()] if var.max() > 0 else var[:0]
     if not varying.size:  # constant features: every C gives the prior
         return 1.0, _GRID_RATIO
-    start = 1.0 / (S * (1.0 - float(p @ p)) * float(var.sum())) / c_scale
     spread = max(1.0, float(var.sum()) / (varying.size * np.median(varying)))
-    return start, start * _GRID_RATIO * spread
+    starts = []
+    if min(l1_ratios) == 0:
+        starts.append(1.0 / (S * (1.0 - float(p @ p)) * float(var.sum())))
+    if max(l1_ratios) > 0:
+        lambda_max = _l1_lambda_max(estimator, X, targets, weights, totals)
+        if lambda_max > 0:
+            starts += [r / (S * lambda_max) for r in l1_ratios if r > 0]
+    if not starts:  # no penalized coefficient can leave zero
+        starts.append(1.0 / (S * (1.0 - float(p @ p)) * float(var.sum())))
+    return (min(starts) / c_scale,
+            max(starts) / c_scale * _GRID_RATIO * spread)
+
+
+def _l1_lambda_max(estimator, X, targets, weights, totals):
+    """glmnet's ``lambda_max``: the smallest L1 strength that keeps ``W = 0``.
+
+    The largest entry of the gradient of the mean data term at ``W = 0``, the
+    intercepts at the log priors, over the penalty factor, counting only the
+    directions the coefficient bounds allow. 0 when nothing can leave zero.
+    """
+    n_classes, n_features = targets.n_classes, X.shape[1]
+    objective = SoftmaxObjective(
+        X, targets.values, weights, n_classes, np.inf, estimator.fit_intercept,
+        label_smoothing=targets.kernel_smoothing,
+    )
+    start = estimator._estimator()._initial_params(n_classes, n_features, totals)
+    _, grad = objective.loss_grad(objective.from_original(*start))
+    grad = grad.reshape(n_classes, -1)[:, :n_features]
+    pf, lower, upper = check_penalty_params(
+        estimator.penalty_factor, estimator.coef_bounds, estimator.positive,
+        n_classes, n_features)
+    up = -grad if upper is None else np.where(upper > 0, -grad, 0.0)
+    down = grad if lower is None else np.where(lower < 0, grad, 0.0)
+    steepest = np.maximum(np.maximum(up, down), 0.0)
+    if pf is not None:
+        penalized = pf > 0
+        steepest = steepest[:, penalized] / pf[penalized]
+    return float(steepest.max()) if steepest.size else 0.0
 
 
 def _column_variances(X, w, fit_intercept):
@@ -684,12 +751,18 @@ def _check_l1_ratios(l1_ratios):
         raise ValueError(
             f"l1_ratios must be numbers in [0, 1]; got {l1_ratios!r}."
         )
-    if np.any(values != 0):
-        raise ValueError(
-            f"l1_ratios={l1_ratios!r}: only the L2 penalty, l1_ratios=(0.0,), is "
-            "supported by this version of SoftmaxClassifierCV."
-        )
     return [float(v) for v in values]
+
+
+def _bounds_of_classes(estimator, present, n_features):
+    """``coef_bounds`` for the classes a fold fits (rows of absent ones dropped)."""
+    if estimator.coef_bounds is None or present.all():
+        return {}
+    _, lower, upper = check_penalty_params(
+        None, estimator.coef_bounds, False, len(present), n_features)
+    if lower is None:
+        return {"coef_bounds": None}
+    return {"coef_bounds": (lower[present], upper[present])}
 
 
 def _reject_backends(X):
