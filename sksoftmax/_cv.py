@@ -89,7 +89,7 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
         probabilities clipped to ``[eps, 1 - eps]`` as
         :func:`sklearn.metrics.log_loss` does, and samples with the
         ``ignore_label`` left out. A string or callable is a scikit-learn
-        scorer (see :ref:`sklearn:scoring_parameter`), called on the held-out
+        scorer (a name or a callable ``scorer(estimator, X, y)``), called on the held-out
         samples that are not ignored.
 
     refit : bool, default=True
@@ -351,7 +351,7 @@ n_features)
 
         **params : dict
             With metadata routing enabled, parameters for the splitter (e.g.
-            ``groups``) and the scorer. See :ref:`sklearn:metadata_routing`.
+            ``groups``) and the scorer (scikit-learn's metadata routing).
 
         Returns
         -------
