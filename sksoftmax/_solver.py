@@ -24,7 +24,6 @@ it warns, with advice that depends on the cause.
 """
 
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +31,7 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
 from sksoftmax._threads import limit_blas
+from sksoftmax._warnings import warn
 
 # SciPy's relative-decrease test (ftol): scikit-learn's LogisticRegression
 # value. It ends runs whose progress per iteration is at float64 rounding.
@@ -287,4 +287,4 @@ def warn_not_converged(result, max_iter, *, tol, dtype=np.float64):
             "extremely collinear columns, or increase the regularization "
             "(smaller C)."
         )
-    warnings.warn(advice, ConvergenceWarning, stacklevel=3)
+    warn(advice, ConvergenceWarning)

@@ -219,3 +219,51 @@ def test_max_fun_is_reported():
     assert not result.converged and result.reason == "max_fun"
     with pytest.warns(ConvergenceWarning, match="max_fun"):
         warn_not_converged(result, 100, tol=0.0)
+
+
+# --- where warnings point -----------------------------------------------------
+
+
+def _fit_max_iter_3(X, y, via):
+    if via == "pipeline":
+        from sklearn.pipeline import make_pipeline
+
+        make_pipeline(StandardScaler(), SoftmaxClassifier(max_iter=3)).fit(X, y)
+    elif via == "dask":
+        da = pytest.importorskip("dask.array")
+        import dask
+
+        with dask.config.set(scheduler="synchronous"):
+            SoftmaxClassifier(max_iter=3).fit(da.from_array(X, chunks=50),
+                                              da.from_array(y, chunks=50))
+    elif via == "array_api":
+        torch = pytest.importorskip("torch")
+        pytest.importorskip("sklearn", minversion="1.9")
+        with sklearn.config_context(array_api_dispatch=True):
+            SoftmaxClassifier(max_iter=3).fit(torch.asarray(X), torch.asarray(y))
+    else:
+        SoftmaxClassifier(max_iter=3).fit(X, y)
+    return __file__
+
+
+@pytest.mark.parametrize("via", ["direct", "pipeline", "dask", "array_api"])
+def test_convergence_warning_points_at_the_callers_line(via, monkeypatch):
+    # Issue 15: it pointed at sksoftmax/_softmax.py. Here the "caller" is the
+    # helper above, in this file, whatever lies between it and the solver.
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        _fit_max_iter_3(X, y, via)
+    caught = [w for w in record if issubclass(w.category, ConvergenceWarning)]
+    assert len(caught) == 1
+    assert caught[0].filename == __file__, caught[0].filename
+
+
+def test_column_vector_warning_points_at_the_callers_line():
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = load_iris(return_X_y=True)
+    with pytest.warns(DataConversionWarning) as record:
+        SoftmaxClassifier().fit(X, y[:, None])
+    assert record[0].filename == __file__
