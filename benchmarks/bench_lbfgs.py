@@ -17,19 +17,29 @@ LogisticRegression, the iterations, the relative objective gap
 ``(f - f*) / f*`` (every model's ``coef_`` / ``intercept_`` evaluated by the
 same objective function) and the peak memory of a separate traced fit
 (tracemalloc: Python and NumPy allocations, not oneDAL's own). A second table
-times one loss + gradient evaluation against the two matrix products alone.
+times one loss + gradient evaluation against the two matrix products alone,
+with one thread and with all of them.
+
+``--compete 1 4`` runs the same fits again while 1, then 4, CPU-bound
+competitor processes run (the benchmark starts them before each round and
+stops them after it; each also ends by itself after ``--compete-seconds``),
+alternating the rounds with idle ones, and prints every solver's median time
+under each load, over our idle time. ``os.getloadavg()`` is printed beside
+the tables: on a shared machine "idle" means "without our competitors".
 
 Run from the repository root::
 
     python benchmarks/bench_lbfgs.py            # the issue's sizes, a few minutes
     python benchmarks/bench_lbfgs.py --quick    # small smoke run, seconds
     python benchmarks/bench_lbfgs.py --problems digits unscaled --repeat 5
+    python benchmarks/bench_lbfgs.py --compete 1 4 --no-memory
 """
 
 import argparse
 import hashlib
 import os
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -46,6 +56,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import ThreadpoolController
 
 from sksoftmax import SoftmaxClassifier
+from sksoftmax._executor import available_threads, fit_executor
 from sksoftmax._objective import SoftmaxObjective, column_scaling
 from sksoftmax._threads import limit_blas
 
@@ -165,11 +176,12 @@ def reference_optimum(name, X, y, quick):
     # A gradient of 1e-9 in conditioned coordinates: gaps far below 1e-8
     # (the sparse problem needs about 2,000 iterations, minutes).
     for _ in range(2):  # restart once: a fresh history after L-BFGS-B stalls
-        res = scipy.optimize.minimize(
-            obj.loss_grad, theta, method="L-BFGS-B", jac=True,
-            options={"maxiter": 5_000, "maxfun": 10_000, "maxcor": 30,
-                     "gtol": 1e-9, "ftol": 0.0, "maxls": 50},
-        )
+        with fit_executor():
+            res = scipy.optimize.minimize(
+                obj.loss_grad, theta, method="L-BFGS-B", jac=True,
+                options={"maxiter": 5_000, "maxfun": 10_000, "maxcor": 30,
+                         "gtol": 1e-9, "ftol": 0.0, "maxls": 50},
+            )
         theta = res.x
     fun = float(res.fun)
     CACHE.mkdir(exist_ok=True)
@@ -247,8 +259,42 @@ def _median_time(fun, repeat):
     return statistics.median(times)
 
 
+# ---------------------------------------------------------------------------
+# Competing processes
+
+
+_SPIN = "import time\nend = time.monotonic() + {0}\nwhile time.monotonic() < end: pass"
+
+
+class Competitors:
+    """``n`` CPU-bound processes while the ``with`` block runs.
+
+    Each one also stops by itself after ``seconds``, should this process die
+    without stopping it.
+    """
+
+    def __init__(self, n, seconds):
+        self.n, self.seconds = n, seconds
+        self.procs = []
+
+    def __enter__(self):
+        self.procs = [subprocess.Popen([sys.executable, "-c",
+                                        _SPIN.format(self.seconds)])
+                      for _ in range(self.n)]
+        time.sleep(0.2 if self.n else 0.0)  # let them start spinning
+        return self
+
+    def __exit__(self, *exc_info):
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait()
+        self.procs = []
+
+
 def evaluation_timing(X, y, repeat):
-    """Seconds: our loss_grad, the two products (1 thread, default), LR's."""
+    """Seconds: our loss_grad and the two products at one and at all threads,
+    and LR's evaluation at one thread."""
     from sklearn._loss.loss import HalfMultinomialLoss
     from sklearn.linear_model._linear_loss import LinearModelLoss
 
@@ -279,14 +325,21 @@ def evaluation_timing(X, y, repeat):
         return lml.loss_gradient(lr_coef, X, yf, sw, l2_reg_strength=1e-5,
                                  n_threads=1)
 
-    obj.loss_grad(theta)
+    def ours():
+        return obj.loss_grad(theta)
+
     products()
     lr_eval()
-    default_threads = _median_time(products, repeat)
-    with limit_blas():  # as inside fit
-        return (_median_time(lambda: obj.loss_grad(theta), repeat),
-                _median_time(products, repeat), default_threads,
-                _median_time(lr_eval, repeat))
+    out = {"products, all": _median_time(products, repeat)}
+    with limit_blas("all"):
+        out["products, 1"] = _median_time(products, repeat)
+        out["LR, 1"] = _median_time(lr_eval, repeat)
+    # Ours as inside fit: the executor's threads, every BLAS at one thread.
+    for threads, n in (("all", None), ("1", 1)):
+        with fit_executor(n):
+            ours()
+            out[f"ours, {threads}"] = _median_time(ours, repeat)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -306,6 +359,23 @@ def print_table(header, rows, file=sys.stdout):
           flush=True)
 
 
+def run_fits(name, X, y, solver_table, repeat, levels, compete_seconds):
+    """Median seconds per (level, solver), alternating levels and solvers."""
+    times = {(level, s): [] for level in levels for s in solver_table}
+    models = {}
+    for _ in range(repeat):
+        for level in levels:
+            with Competitors(level, compete_seconds):
+                for s, (make, context) in solver_table.items():
+                    seconds, model, _ = fit_once(make, context, X, y)
+                    times[level, s].append(seconds)
+                    if level == levels[0]:
+                        models[s] = model
+                    print(f"  {name} / {s} / {level} competitors: "
+                          f"{seconds:.3f} s", file=sys.stderr, flush=True)
+    return {k: statistics.median(v) for k, v in times.items()}, models
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -318,7 +388,14 @@ def main(argv=None):
     parser.add_argument("--no-intelex", action="store_true")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the traced fit that measures peak memory")
+    parser.add_argument("--no-eval", action="store_true",
+                        help="skip the per-evaluation table")
     parser.add_argument("--eval-repeat", type=int, default=7)
+    parser.add_argument("--compete", type=int, nargs="+", default=[],
+                        metavar="N", help="also fit while N CPU-bound processes "
+                        "run (several values: several rounds)")
+    parser.add_argument("--compete-seconds", type=float, default=1200,
+                        help="competitors stop by themselves after this long")
     args = parser.parse_args(argv)
 
     table = problems(args.quick)
@@ -327,29 +404,25 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown problems {sorted(unknown)}; choose from {list(table)}")
     solver_table = solvers(not args.no_intelex)
-    print(f"# {os.cpu_count()} CPUs, numpy {np.__version__}, scipy "
-          f"{scipy.__version__}, repeat {args.repeat}", flush=True)
+    levels = [0, *[n for n in args.compete if n > 0]]
+    print(f"# {os.cpu_count()} CPUs ({available_threads()} threads for our "
+          f"fits), numpy {np.__version__}, scipy {scipy.__version__}, repeat "
+          f"{args.repeat}, load average {os.getloadavg()[0]:.1f}", flush=True)
 
-    fit_rows, eval_rows = [], []
+    fit_rows, eval_rows, compete_rows = [], [], []
     for name in names:
         _, build = table[name]
         X, y = build()
         f_opt = reference_optimum(name, X, y, args.quick)
         yardstick = plain_objective(X, y)
-        times = {s: [] for s in solver_table}
-        models = {}
-        for _ in range(args.repeat):
-            for s, (make, context) in solver_table.items():
-                seconds, models[s], _ = fit_once(make, context, X, y)
-                times[s].append(seconds)
-                print(f"  {name} / {s}: {seconds:.3f} s", file=sys.stderr,
-                      flush=True)
-        lr_time = statistics.median(times["LR"])
+        times, models = run_fits(name, X, y, solver_table, args.repeat, levels,
+                                 args.compete_seconds)
+        lr_time = times[0, "LR"]
         for s, (make, context) in solver_table.items():
             peak = None
             if not args.no_memory:
                 peak = fit_once(make, context, X, y, trace=True)[2]
-            t = statistics.median(times[s])
+            t = times[0, s]
             f = objective_value(yardstick, models[s].coef_, models[s].intercept_)
             fit_rows.append([
                 name, s, f"{t:.3f}", f"{t / lr_time:.3f}", n_iter(models[s]),
@@ -358,22 +431,38 @@ def main(argv=None):
             ])
             print("  " + " | ".join(map(str, fit_rows[-1])), file=sys.stderr,
                   flush=True)
-        ours, floor, floor_threads, lr_eval = evaluation_timing(
-            X, y, args.eval_repeat)
-        eval_rows.append([name, f"{ours * 1e3:.1f}", f"{floor * 1e3:.1f}",
-                          f"{ours / floor:.2f}", f"{floor_threads * 1e3:.1f}",
-                          f"{ours / floor_threads:.2f}", f"{lr_eval * 1e3:.1f}"])
+            if len(levels) > 1:
+                ours_idle = times[0, "SoftmaxClassifier"]
+                compete_rows.append([name, s] + [
+                    f"{times[level, s]:.3f} ({times[level, s] / ours_idle:.2f})"
+                    for level in levels])
+        if not args.no_eval:
+            e = evaluation_timing(X, y, args.eval_repeat)
+            eval_rows.append([
+                name, f"{e['ours, 1'] * 1e3:.1f}", f"{e['products, 1'] * 1e3:.1f}",
+                f"{e['ours, 1'] / e['products, 1']:.2f}",
+                f"{e['ours, all'] * 1e3:.1f}", f"{e['products, all'] * 1e3:.1f}",
+                f"{e['ours, all'] / e['products, all']:.2f}",
+                f"{e['LR, 1'] * 1e3:.1f}"])
 
-    print("\nFits with default settings (median of "
-          f"{args.repeat} alternating runs; gap = (f - f*) / f*):\n")
+    print(f"\nFits with default settings (median of {args.repeat} alternating "
+          f"runs; gap = (f - f*) / f*); load average {os.getloadavg()[0]:.1f}:\n")
     print_table(["problem", "solver", "time [s]", "/ LR", "iter", "gap",
                  "peak [MiB]"], fit_rows)
-    print("\nOne loss + gradient evaluation against the two matrix products "
-          "X @ W.T and R.T @ X alone (BLAS at one thread, as inside fit; and\n"
-          "the products with NumPy's default pool); LR's evaluation "
-          "(LinearModelLoss.loss_gradient) at one thread:\n")
-    print_table(["problem", "ours [ms]", "products [ms]", "ratio",
-                 "products, default pool [ms]", "ratio", "LR's [ms]"], eval_rows)
+    if compete_rows:
+        print("\nThe same fits while N CPU-bound processes run: median seconds "
+              "(over SoftmaxClassifier's time without them):\n")
+        print_table(["problem", "solver", *[f"N = {level}" for level in levels]],
+                    compete_rows)
+    if eval_rows:
+        print("\nOne loss + gradient evaluation against the two matrix products "
+              "X @ W.T and R.T @ X alone,\nwith one thread (every BLAS at one) "
+              f"and with all {available_threads()} (ours: the fit's threads, "
+              "BLAS at one; the products:\nNumPy's BLAS pool); LR's evaluation "
+              "(LinearModelLoss.loss_gradient) at one thread:\n")
+        print_table(["problem", "ours, 1 [ms]", "products, 1 [ms]", "ratio",
+                     "ours, all [ms]", "products, all [ms]", "ratio",
+                     "LR's, 1 [ms]"], eval_rows)
 
 
 if __name__ == "__main__":

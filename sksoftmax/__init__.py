@@ -5,8 +5,15 @@ cross-entropy gradient, with soft targets, label smoothing and an ignore
 label.
 """
 
+from sksoftmax._inference import MAX_PARAMS, InferenceResult, inference
 from sksoftmax._softmax import SoftmaxClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["SoftmaxClassifier", "__version__"]
+__all__ = [
+    "MAX_PARAMS",
+    "InferenceResult",
+    "SoftmaxClassifier",
+    "__version__",
+    "inference",
+]

@@ -22,9 +22,12 @@ The flat parameter vector is ``theta.reshape(K, d + 1)`` with the intercept in
 the last column (``(K, d)`` without intercept).
 """
 
+import itertools
+
 import numpy as np
 import scipy.sparse as sp
 
+from sksoftmax._executor import current_executor
 from sksoftmax._loss import block_loss_grad
 
 # Rows per block: keeps the (rows, K) logits and the kernel's temporaries
@@ -35,6 +38,14 @@ _BLOCK_ELEMENTS = 2**20
 
 def column_scaling(X, sample_weight, fit_intercept):
     """Weighted centre and scale of each column, for conditioning.
+
+    One read of ``X``: the rows are split into blocks (in parallel, see
+    :mod:`sksoftmax._executor`), each block gives its weight, weighted mean,
+    sum of squared deviations from that mean and column extremes, and the
+    blocks are merged in a fixed order with Chan et al.'s update (no
+    cancellation from large means). Columns of huge or tiny magnitude (beyond
+    ``1e100`` or below ``1e-100``), whose squares could overflow or underflow,
+    are then computed again divided by their largest magnitude.
 
     Parameters
     ----------
@@ -56,39 +67,107 @@ def column_scaling(X, sample_weight, fit_intercept):
         Positive, finite column scales (float64); 1 for constant columns.
     """
     w = np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight)
-    # Divide by each column's largest magnitude first so that squares of values
-    # up to 1e300 do not overflow.
     if sp.issparse(X):
-        amax = np.asarray(abs(X).max(axis=0).toarray()).ravel()
-    elif X.shape[0]:
-        # Two reductions down the columns: no |X| temporary the size of X.
-        amax = np.maximum(np.abs(X.max(axis=0)), np.abs(X.min(axis=0)))
+        amax, mean, var = _sparse_moments(X, w, fit_intercept)
     else:
-        amax = np.zeros(X.shape[1])
+        amax, mean, var = _dense_moments(X, w, fit_intercept, scale=None)
+        positive = np.where(amax > 0, amax, 1.0)
+        if np.any((amax > 1e100) | (amax < 1e-100) & (amax > 0)):
+            _, mean, var = _dense_moments(X, w, fit_intercept, scale=positive)
+        else:
+            mean, var = mean / positive, var / positive**2
     amax = np.where(amax > 0, amax, 1.0).astype(np.float64)
-    mean = np.zeros(X.shape[1])
-    sq = np.zeros(X.shape[1])
-    if sp.issparse(X):
-        Xs = X.astype(np.float64) @ sp.diags(1.0 / amax)
-        mean = np.asarray(Xs.T @ w).ravel()
-        sq = np.asarray(Xs.multiply(Xs).T @ w).ravel()
-        var = np.maximum(sq - mean**2, 0.0) if fit_intercept else sq
-    else:
-        # Moderate magnitudes (the usual case) need no division by amax: one
-        # pass and one block-sized temporary fewer.
-        scale = amax if np.any((amax > 1e100) | (amax < 1e-100)) else None
-        for rows in row_blocks(X.shape[0], X.shape[1]):
-            block = X[rows] if scale is None else X[rows] / scale
-            mean += w[rows] @ block
-        center = mean if fit_intercept else np.zeros_like(mean)
-        for rows in row_blocks(X.shape[0], X.shape[1]):
-            block = np.subtract(X[rows] if scale is None else X[rows] / scale,
-                                center)
-            sq += w[rows] @ np.square(block, out=block)
-        var = sq
-        if scale is None:
-            mean, var = mean / amax, var / amax**2
     return scaling_from_moments(mean, var, amax, fit_intercept)
+
+
+# Rows per block of the column statistics: about 2**16 values (512 KiB in
+# float64), so that the deviations from the block mean are computed while the
+# block is still in the core's cache.
+_MOMENT_BLOCK_ELEMENTS = 2**16
+
+
+def _dense_moments(X, w, fit_intercept, scale):
+    """``(amax, mean, var)`` of the columns (of ``X / scale`` if given)."""
+    n, d = X.shape
+    if n == 0:
+        return np.zeros(d), np.zeros(d), np.zeros(d)
+    chunks = row_blocks(n, d)
+    sub = max(1, _MOMENT_BLOCK_ELEMENTS // max(d, 1))
+
+    def chunk_moments(c):
+        rows = chunks[c]
+        acc = None
+        # Squares of huge values may overflow here (they are then computed
+        # again, scaled); errstate is per thread, so it is set in each task.
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            for start in range(rows.start, rows.stop, sub):
+                r = slice(start, min(start + sub, rows.stop))
+                block = np.asarray(X[r], dtype=np.float64)
+                if scale is not None:
+                    block = block / scale
+                acc = _merge(acc, _block_moments(block, w[r]))
+        return acc
+
+    parts = current_executor().map(chunk_moments, len(chunks))
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        total = None
+        for part in parts:  # in block order: the same bits on every run
+            total = _merge(total, part)
+        weight, mean, m2, amax = total
+        var = m2 / weight if weight > 0 else np.zeros(d)
+        if not fit_intercept:
+            var = var + mean**2
+    return amax, mean, var
+
+
+def _block_moments(block, w):
+    """Weight, weighted mean, sum of weighted squared deviations, max |x|."""
+    amax = np.maximum(np.abs(block.max(axis=0)), np.abs(block.min(axis=0)))
+    weight = float(np.sum(w))
+    if weight <= 0:
+        return 0.0, np.zeros(block.shape[1]), np.zeros(block.shape[1]), amax
+    mean = (w @ block) / weight
+    dev = np.subtract(block, mean)
+    return weight, mean, w @ np.square(dev, out=dev), amax
+
+
+def _merge(a, b):
+    """Chan, Golub and LeVeque's pairwise update of (weight, mean, M2, amax)."""
+    if a is None:
+        return b
+    wa, ma, m2a, xa = a
+    wb, mb, m2b, xb = b
+    amax = np.maximum(xa, xb)
+    if wb <= 0:
+        return wa, ma, m2a, amax
+    if wa <= 0:
+        return wb, mb, m2b, amax
+    weight = wa + wb
+    delta = mb - ma
+    mean = ma + delta * (wb / weight)
+    return weight, mean, m2a + m2b + delta**2 * (wa * wb / weight), amax
+
+
+def _sparse_moments(X, w, fit_intercept):
+    """``(amax, mean, var)`` of ``X / amax`` for CSR or CSC ``X``: one pass
+    over the stored values for the magnitudes, one for the sums."""
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    d = X.shape[1]
+    values = X.data.astype(np.float64, copy=False)
+    if X.format == "csr":
+        cols, row_weights = X.indices, np.repeat(w, np.diff(X.indptr))
+    else:
+        cols, row_weights = np.repeat(np.arange(d), np.diff(X.indptr)), w[X.indices]
+    amax = np.zeros(d)
+    np.maximum.at(amax, cols, np.abs(values))
+    scaled = values / np.where(amax > 0, amax, 1.0)[cols]
+    weighted = scaled * row_weights
+    mean = np.bincount(cols, weights=weighted, minlength=d)
+    sq = np.bincount(cols, weights=weighted * scaled, minlength=d)
+    var = np.maximum(sq - mean**2, 0.0) if fit_intercept else sq
+    return amax, mean, var
 
 
 def scaling_from_moments(mean, var, amax, fit_intercept):
@@ -180,6 +259,66 @@ def row_blocks(n_rows, n_cols, n_classes=1):
             for start in range(0, n_rows, step)] or [slice(0, 0)]
 
 
+_SPARSE_BLOCK_VALUES = 2**17
+
+
+def sparse_row_blocks(indptr, n_cols, n_classes=1):
+    """Row slices of a CSR matrix with about the same number of stored values.
+
+    Each block holds at least ``2**17`` stored values
+    (``_SPARSE_BLOCK_VALUES``) and at least
+    ``n_cols * n_classes`` (the size of its gradient, which is dense), so that
+    adding up the blocks' gradients stays cheap against the products.
+
+    Parameters
+    ----------
+    indptr : ndarray of shape (n_rows + 1,)
+        Row pointers of the CSR matrix.
+    n_cols : int
+        Number of columns.
+    n_classes : int, default=1
+        Number of classes.
+
+    Returns
+    -------
+    blocks : list of slice
+        Consecutive row slices.
+    """
+    n_rows = len(indptr) - 1
+    nnz = int(indptr[-1])
+    per_block = max(_SPARSE_BLOCK_VALUES, n_cols * n_classes)
+    n_blocks = max(1, min(nnz // per_block, n_rows))
+    if n_blocks == 1:
+        return [slice(0, n_rows)]
+    bounds = np.searchsorted(indptr, np.linspace(0, nnz, n_blocks + 1)[1:-1])
+    bounds = np.unique(np.concatenate([[0], bounds, [n_rows]]))
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+def csr_rows(X, rows):
+    """Rows of a CSR matrix as a CSR matrix that shares ``X``'s arrays.
+
+    Parameters
+    ----------
+    X : scipy sparse matrix in CSR format
+    rows : slice
+        Consecutive rows (step 1).
+
+    Returns
+    -------
+    block : scipy sparse matrix in CSR format
+        Only the row pointers are new.
+    """
+    if rows.start == 0 and rows.stop >= X.shape[0]:
+        return X
+    start, stop = X.indptr[rows.start], X.indptr[rows.stop]
+    return sp.csr_matrix(
+        (X.data[start:stop], X.indices[start:stop],
+         X.indptr[rows.start:rows.stop + 1] - start),
+        shape=(rows.stop - rows.start, X.shape[1]), copy=False,
+    )
+
+
 class SoftmaxObjective:
     """Penalized mean cross-entropy and its gradient, for ``jac=True`` solvers.
 
@@ -221,7 +360,10 @@ class SoftmaxObjective:
         if sigma is not None:
             self.sigma = solver_scale(self.sigma, self.l2_reg_strength)
         if sp.issparse(X):
-            self.blocks = [slice(0, X.shape[0])]
+            # Blocks are split by rows; CSC (like scikit-learn's lbfgs) is
+            # converted once.
+            self.X = X = X.tocsr()
+            self.blocks = sparse_row_blocks(X.indptr, n_features, n_classes)
         else:
             self.blocks = row_blocks(X.shape[0], n_features, n_classes)
         self.n_evaluations = 0
@@ -298,17 +440,23 @@ class SoftmaxObjective:
         dtype = self.X.dtype
         coef_x = coef.astype(dtype, copy=False)
         intercept_x = intercept.astype(dtype) if self.fit_intercept else None
+        X, blocks = self.X, self.blocks
+
+        def block(i):
+            rows = blocks[i]
+            return block_loss_grad(
+                csr_rows(X, rows) if sp.issparse(X) else X[rows],
+                self.targets[rows], self.sample_weight[rows], coef_x,
+                intercept_x, label_smoothing=self.label_smoothing,
+            )
+
+        # Summed in block order, whichever thread computed which block: the
+        # same bits on every run and with any number of threads.
         loss = 0.0
         grad_coef = np.zeros(coef.shape)
         grad_intercept = np.zeros(self.n_classes)
-        for rows in self.blocks:
-            # A sparse matrix sliced by rows is a copy: pass the whole of it.
-            whole = rows == slice(0, self.X.shape[0])
-            block_loss, g_coef, g_intercept = block_loss_grad(
-                self.X if whole else self.X[rows], self.targets[rows],
-                self.sample_weight[rows], coef_x, intercept_x,
-                label_smoothing=self.label_smoothing,
-            )
+        for block_loss, g_coef, g_intercept in current_executor().map(
+                block, len(blocks)):
             loss += block_loss
             grad_coef += g_coef
             grad_intercept += g_intercept

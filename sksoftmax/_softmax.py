@@ -5,6 +5,7 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
@@ -13,8 +14,15 @@ from sklearn.utils.validation import (
 )
 
 from sksoftmax._callbacks import CallbackSupportMixin, fit_callbacks, lbfgs_callback
+from sksoftmax._executor import fit_executor, map_blocks
 from sksoftmax._loss import log_softmax
-from sksoftmax._objective import SoftmaxObjective, column_scaling
+from sksoftmax._objective import (
+    SoftmaxObjective,
+    column_scaling,
+    csr_rows,
+    row_blocks,
+    sparse_row_blocks,
+)
 from sksoftmax._solver import minimize_lbfgs, warn_not_converged
 from sksoftmax._targets import fit_weights, prepare_targets
 
@@ -148,6 +156,16 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     sklearn.linear_model.LogisticRegression : The reference this estimator
         matches, with the binomial parametrization for two classes.
 
+    Notes
+    -----
+    ``fit`` (and the predictions on large inputs) split the rows into blocks
+    and run them on a pool of threads of its own, with every BLAS library at
+    one thread meanwhile; the blocks' sums are added in a fixed order, so the
+    result is the same, bit for bit, with any number of threads. The pool has
+    as many threads as the process may use CPUs, capped by the BLAS thread
+    limits: ``threadpoolctl.threadpool_limits(n)`` or ``OMP_NUM_THREADS=n``
+    give at most ``n`` threads. See :ref:`thread-pools`.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -248,6 +266,11 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         backend = _backend_for(X)
         if backend is not None:
             return backend.fit(self, X, y, sample_weight)
+        # One pool of threads for the column statistics and every evaluation.
+        with fit_executor():
+            return self._fit_arrays(X, y, sample_weight)
+
+    def _fit_arrays(self, X, y, sample_weight):
         X = validate_data(
             self, _reject_strings(X), accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32], reset=True,
@@ -341,7 +364,13 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             dtype=[np.float64, np.float32], reset=False,
         )
 
-    def _logits(self, X, method):
+    def _logits(self, X, method, post=None):
+        """Logits; for NumPy / SciPy input ``post(logits)``, block by block.
+
+        Large inputs are split by rows and run on the executor's threads
+        (:mod:`sksoftmax._executor`); each block is independent, so the result
+        does not depend on the number of threads.
+        """
         backend = _backend_for(X)
         if backend is not None:
             return backend.logits(self, X)
@@ -351,9 +380,26 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         check_same_namespace(X, self, attribute="coef_", method=method)
         X = self._check_X(X)
         dtype = np.result_type(X.dtype, self.coef_.dtype)
-        Z = X @ self.coef_.T.astype(dtype, copy=False)
-        Z = np.asarray(Z, dtype=dtype) + self.intercept_.astype(dtype)
-        return Z
+        coef_t = self.coef_.T.astype(dtype, copy=False)
+        intercept = self.intercept_.astype(dtype)
+
+        def logits(rows):
+            block = X if rows is None else (
+                csr_rows(X, rows) if sp.issparse(X) else X[rows])
+            Z = np.asarray(block @ coef_t, dtype=dtype) + intercept
+            return Z if post is None else post(Z)
+
+        # CSC cannot be split by rows without a conversion that costs as much
+        # as the product: one block.
+        if sp.issparse(X) and X.format != "csr":
+            return logits(None)
+        blocks = (sparse_row_blocks(X.indptr, X.shape[1], len(intercept))
+                  if sp.issparse(X) else
+                  row_blocks(X.shape[0], X.shape[1], len(intercept)))
+        if len(blocks) == 1:
+            return logits(None)
+        parts = map_blocks(lambda i: logits(blocks[i]), len(blocks))
+        return np.concatenate(parts)
 
     def decision_function(self, X):
         """Logits of each class; for two classes, ``z_1 - z_0``.
@@ -370,13 +416,11 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             second class against the first (scikit-learn's convention), whose
             sign gives the prediction.
         """
-        Z = self._logits(X, "decision_function")
         backend = _backend_for(X)
         if backend is not None:
-            return backend.decision_function(self, Z)
-        if Z.shape[1] == 2:
-            return Z[:, 1] - Z[:, 0]
-        return Z
+            return backend.decision_function(
+                self, self._logits(X, "decision_function"))
+        return self._logits(X, "decision_function", post=_binary_score)
 
     def predict(self, X):
         """Predict the most probable class of each sample.
@@ -391,11 +435,11 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted class labels, taken from ``classes_``.
         """
-        scores = self._logits(X, "predict")
         backend = _backend_for(X)
         if backend is not None:
-            return backend.predict(self, scores)
-        return self.classes_[np.argmax(scores, axis=1)]
+            return backend.predict(self, self._logits(X, "predict"))
+        codes = self._logits(X, "predict", post=_argmax_rows)
+        return self.classes_[codes]
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed by log-softmax.
@@ -414,7 +458,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         backend = _backend_for(X)
         if backend is not None:
             return backend.log_softmax(self._logits(X, "predict_log_proba"))
-        return log_softmax(self._logits(X, "predict_log_proba"))
+        return self._logits(X, "predict_log_proba", post=log_softmax)
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the logits.
@@ -432,7 +476,20 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         backend = _backend_for(X)
         if backend is not None:
             return backend.softmax(self._logits(X, "predict_proba"))
-        return np.exp(log_softmax(self._logits(X, "predict_proba")))
+        return self._logits(X, "predict_proba", post=_softmax_rows)
+
+
+def _binary_score(Z):
+    """scikit-learn's binary decision function ``z_1 - z_0``; logits otherwise."""
+    return Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z
+
+
+def _argmax_rows(Z):
+    return np.argmax(Z, axis=1)
+
+
+def _softmax_rows(Z):
+    return np.exp(log_softmax(Z))
 
 
 def _reject_strings(X):

@@ -1,4 +1,4 @@
-"""Keep BLAS thread pools from fighting while L-BFGS runs.
+"""Keep BLAS thread pools from spinning while fits and predictions run.
 
 NumPy's and SciPy's wheels each bundle their own OpenBLAS, each with its own
 pool of threads. L-BFGS alternates between the two: NumPy does the matrix
@@ -6,14 +6,24 @@ products of every evaluation, SciPy's L-BFGS-B does small vector work in
 between. Threads of the idle pool spin while the other pool works, and on a
 machine with few cores they steal the cores it needs (measured on 2 cores:
 scikit-learn's ``LogisticRegression`` on digits 0.98 s with both pools, 0.05 s
-with SciPy's limited to one thread).
+with SciPy's limited to one thread). When anything else runs on the machine
+they also steal the core they wait for: a fit with NumPy's pool at two threads
+slowed down 3x next to one other CPU-bound process and 50x next to several.
 
-While L-BFGS runs, every BLAS library loaded from SciPy's own folders is
-therefore limited to one thread, and restored afterwards. NumPy's pool, which
-does the large matrix products, keeps its threads: on an idle 2-core machine
-limiting it too made the 100,000 x 100 fit slower (1.16 s against 0.93 s,
-median of 3), and a library that NumPy and SciPy share (one MKL or OpenBLAS
-in a conda environment) is left alone for the same reason.
+Two limits, both reference counted per library so that fits and predictions
+running concurrently in threads can nest and overlap in any order (the first
+one in limits a library, the last one out restores its previous size):
+
+- ``limit_blas("scipy")``: the libraries SciPy alone loaded, at one thread;
+  the solver holds it while L-BFGS-B runs.
+- ``limit_blas("all")``: every BLAS library, NumPy's included, at one thread;
+  :mod:`sksoftmax._executor` holds it while its own threads run the row
+  blocks (they replace BLAS's threads).
+
+:func:`blas_thread_cap` reads the size the user gave the BLAS pools (with
+``threadpoolctl.threadpool_limits``, ``OMP_NUM_THREADS`` and the like, or
+joblib's workers), as it was before these limits, so that the executor
+follows it.
 """
 
 import contextlib
@@ -23,54 +33,78 @@ import threading
 from threadpoolctl import ThreadpoolController
 
 _controller = None
-# Fits running concurrently in threads share the process-wide BLAS settings:
-# the first one in limits them, the last one out restores them.
 _lock = threading.Lock()
-_active = 0
-_saved = []
+# filepath -> [number of active limits, thread count before the first one]
+_limited = {}
 
 
-def _blas_libraries():
-    """Controllers of the BLAS libraries that SciPy alone loaded."""
+def _controllers():
     global _controller
-    if _controller is None:  # after scipy.optimize has loaded its BLAS
+    if _controller is None:  # after NumPy and scipy.optimize loaded their BLAS
         _controller = ThreadpoolController()
-    libs = []
-    for lib in _controller.lib_controllers:
-        folders = set(os.path.normpath(lib.filepath).split(os.sep))
-        if (lib.user_api == "blas" and folders & {"scipy", "scipy.libs"}
-                and not folders & {"numpy", "numpy.libs"}):
-            libs.append(lib)
-    return libs
+    return [lib for lib in _controller.lib_controllers if lib.user_api == "blas"]
+
+
+def _scipy_only(lib):
+    folders = set(os.path.normpath(lib.filepath).split(os.sep))
+    return bool(folders & {"scipy", "scipy.libs"}
+                and not folders & {"numpy", "numpy.libs"})
 
 
 @contextlib.contextmanager
-def limit_blas():
-    """Context manager: SciPy's own BLAS runs on one thread inside.
+def limit_blas(which="scipy"):
+    """Context manager: BLAS libraries run on one thread inside.
 
-    Reentrant and safe for fits running concurrently in several threads: the
-    previous thread counts are restored when the last of them leaves.
+    Reentrant and safe for fits running concurrently in several threads: a
+    library's previous thread count is restored when the last limit on it
+    ends.
+
+    Parameters
+    ----------
+    which : {"scipy", "all"}, default="scipy"
+        ``"scipy"`` limits the libraries that SciPy alone loaded (not one it
+        shares with NumPy); ``"all"`` limits every BLAS library.
 
     Yields
     ------
     limited : list of str
         File paths of the libraries that are limited.
     """
-    global _active, _saved
     with _lock:
-        if _active == 0:
-            libs = _blas_libraries()
-            _saved = [(lib, lib.num_threads) for lib in libs]
-            for lib in libs:
+        libs = [lib for lib in _controllers()
+                if which == "all" or _scipy_only(lib)]
+        for lib in libs:
+            entry = _limited.setdefault(lib.filepath, [0, None])
+            if entry[0] == 0:
+                entry[1] = lib.num_threads
                 lib.set_num_threads(1)
-        _active += 1
-        paths = [lib.filepath for lib, _ in _saved]
+            entry[0] += 1
     try:
-        yield paths
+        yield [lib.filepath for lib in libs]
     finally:
         with _lock:
-            _active -= 1
-            if _active == 0:
-                for lib, n in _saved:
-                    lib.set_num_threads(n)
-                _saved = []
+            for lib in libs:
+                entry = _limited[lib.filepath]
+                entry[0] -= 1
+                if entry[0] == 0:
+                    lib.set_num_threads(entry[1])
+                    del _limited[lib.filepath]
+
+
+def blas_thread_cap():
+    """Smallest thread count of the BLAS libraries, as the user set them.
+
+    Libraries limited by :func:`limit_blas` count with the size they had
+    before, so a fit that starts while another one runs sees the user's
+    setting, not the temporary one.
+
+    Returns
+    -------
+    cap : int or None
+        None when threadpoolctl finds no BLAS library.
+    """
+    with _lock:
+        counts = [_limited[lib.filepath][1] if lib.filepath in _limited
+                  else lib.num_threads for lib in _controllers()]
+    counts = [n for n in counts if n]
+    return min(counts) if counts else None

@@ -189,3 +189,59 @@ def test_column_scaling_extreme_columns(sparse):
                       ** 2) * abs(mean or 1)
         assert_allclose(mu[j], mean, rtol=1e-10)
         assert_allclose(sigma[j], std, rtol=1e-6)
+
+
+class _CountingArray(np.ndarray):
+    """An array that counts the rows read through slicing."""
+
+    rows_read = 0
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, stop, _ = key.indices(self.shape[0])
+            type(self).rows_read += max(0, stop - start)
+        return np.asarray(super().__getitem__(key))
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix, sp.csc_matrix])
+def test_column_scaling_one_pass_in_blocks(monkeypatch, container, fit_intercept):
+    # Many blocks, merged pairwise: the moments of columns with a mean 1e9
+    # times their spread (where sums of squares lose every digit) agree with
+    # the two-pass formula in extended precision, and X is read once.
+    from sksoftmax import _objective
+    from sksoftmax._executor import fit_executor
+
+    monkeypatch.setattr(_objective, "_BLOCK_ELEMENTS", 200)
+    monkeypatch.setattr(_objective, "_MOMENT_BLOCK_ELEMENTS", 30)
+    rng = np.random.default_rng(7)
+    n = 997
+    X = np.column_stack([
+        1e9 + rng.standard_normal(n),
+        rng.standard_normal(n) * 1e-3 - 5.0,
+        rng.integers(0, 3, n).astype(float),
+        np.full(n, -2.5),
+    ])
+    w = rng.uniform(0.0, 2.0, n)
+    w[:300] = 0.0  # whole blocks without weight
+    Xl, wl = X.astype(np.longdouble), w.astype(np.longdouble) / w.sum()
+    mean = wl @ Xl
+    var = wl @ (Xl - mean) ** 2 if fit_intercept else wl @ Xl**2
+    data = container(X)
+    if container is np.asarray:
+        data = X.view(_CountingArray)
+        _CountingArray.rows_read = 0
+    with fit_executor(3):
+        mu, sigma = column_scaling(data, w, fit_intercept)
+    if container is np.asarray:
+        assert _CountingArray.rows_read == n
+    expected_mu = np.asarray(mean, dtype=float) if fit_intercept else np.zeros(4)
+    assert_allclose(mu, expected_mu, rtol=1e-14, atol=0)
+    expected_sigma = np.sqrt(np.asarray(var, dtype=float))
+    expected_sigma[3] = 2.5  # constant column: its magnitude
+    # The means of 1e9 are rounded to 1e-7: relative 1e-8 on a spread of 1.
+    rtol = 1e-8 if container is np.asarray else 2e-7  # sparse: sq - mean**2
+    if container is not np.asarray and fit_intercept:
+        # E[x^2] - E[x]^2 loses the spread of the 1e9 column (as before).
+        expected_sigma, sigma = expected_sigma[1:], sigma[1:]
+    assert_allclose(sigma, expected_sigma, rtol=rtol)

@@ -1,11 +1,17 @@
-"""Predictions from several threads at once equal the serial ones."""
+"""Threads: the fit's own pool over row blocks, BLAS limits, concurrent use.
 
+Predictions and fits from several threads at once equal the serial ones; a fit
+with several threads gives the same bits as with one.
+"""
+
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
+from threadpoolctl import threadpool_limits
 
 from sksoftmax import SoftmaxClassifier
 
@@ -76,3 +82,178 @@ def test_blas_limited_inside_fit_and_restored_after():
                       range(8)))
     assert len(seen) == 8
     assert blas_threads() == before
+
+
+# ---------------------------------------------------------------------------
+# The fit's own threads (sksoftmax/_executor.py)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of a few rows, so that small problems have many of them."""
+    from sksoftmax import _objective
+
+    monkeypatch.setattr(_objective, "_BLOCK_ELEMENTS", 256)
+    monkeypatch.setattr(_objective, "_MOMENT_BLOCK_ELEMENTS", 64)
+    monkeypatch.setattr(_objective, "_SPARSE_BLOCK_VALUES", 64)
+
+
+def _with_threads(monkeypatch, n):
+    """Pretend the process may use ``n`` CPUs (the BLAS cap still applies)."""
+    from sksoftmax import _executor
+
+    monkeypatch.setattr(_executor, "usable_cpus", lambda: n)
+
+
+def _problem(container=np.asarray, dtype=np.float64, n=600, d=7, k=4, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.1, 10, d) + rng.normal(size=d)
+    X[rng.random((n, d)) < 0.3] = 0.0
+    y = rng.integers(0, k, size=n)
+    return container(X.astype(dtype)), y
+
+
+def _record_executors(monkeypatch):
+    """Record, at the end of each fit, the executor and the threads it ran."""
+    from sksoftmax import _executor
+
+    seen = []
+    close = _executor.RowExecutor.close
+
+    def recording_close(self):
+        seen.append((self.n_threads, self.threads))
+        close(self)
+
+    monkeypatch.setattr(_executor.RowExecutor, "close", recording_close)
+    return seen
+
+
+CONTAINERS = [np.asarray, sp.csr_matrix, sp.csc_matrix]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("container", CONTAINERS)
+def test_threaded_fits_are_bit_identical_and_match_one_block(
+        monkeypatch, small_blocks, container, dtype):
+    X, y = _problem(container, dtype)
+    seen = _record_executors(monkeypatch)
+    fits = {}
+    for n_threads in (1, 3, 3, 4):
+        _with_threads(monkeypatch, n_threads)
+        with threadpool_limits(4):
+            est = SoftmaxClassifier(C=0.5).fit(X, y)
+        fits.setdefault(n_threads, []).append(est)
+    # The threads were really used, and joined at the end of each fit.
+    assert [n for n, _ in seen] == [1, 3, 3, 4]
+    assert [len(threads) for _, threads in seen] == [0, 2, 2, 3]
+    assert not any(t.is_alive() for _, threads in seen for t in threads)
+    # Same bits whatever the number of threads and their timing: the blocks
+    # do not depend on the threads and are summed in block order.
+    reference = fits[1][0]
+    for est in [*fits[3], *fits[4]]:
+        assert_array_equal(est.coef_, reference.coef_)
+        assert_array_equal(est.intercept_, reference.intercept_)
+        assert est.n_iter_ == reference.n_iter_
+    # And the same model, to rounding, as one block in one thread.
+    monkeypatch.undo()
+    one_block = SoftmaxClassifier(C=0.5).fit(X, y)
+    tol = 2e-3 if dtype == np.float32 else 1e-6
+    assert_allclose(reference.predict_proba(X), one_block.predict_proba(X),
+                    atol=tol)
+    assert reference.coef_.dtype == dtype
+
+
+def test_user_cap_through_threadpoolctl(monkeypatch, small_blocks):
+    # Our threads replace BLAS's: they follow the BLAS limits the user (or
+    # joblib's workers) set, and never exceed the usable CPUs.
+    from sksoftmax._executor import available_threads
+
+    X, y = _problem()
+    _with_threads(monkeypatch, 8)
+    with threadpool_limits(3):
+        assert available_threads() == 3
+    with threadpool_limits(16):
+        assert available_threads() == 8
+    seen = _record_executors(monkeypatch)
+    with threadpool_limits(1):
+        SoftmaxClassifier().fit(X, y)
+    with threadpool_limits(2):
+        SoftmaxClassifier().fit(X, y)
+    assert [(n, len(threads)) for n, threads in seen] == [(1, 0), (2, 1)]
+
+
+def test_every_blas_at_one_thread_inside_fit_and_restored(monkeypatch, small_blocks):
+    from threadpoolctl import threadpool_info
+
+    from sksoftmax import _objective
+
+    def blas_threads():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info()
+                if i["user_api"] == "blas"}
+
+    inside = []
+    kernel = _objective.block_loss_grad
+
+    def spying_kernel(*args, **kwargs):
+        inside.append(blas_threads())
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(_objective, "block_loss_grad", spying_kernel)
+    _with_threads(monkeypatch, 3)
+    X, y = _problem()
+    with threadpool_limits(3):
+        before = blas_threads()
+        SoftmaxClassifier().fit(X, y)
+        assert blas_threads() == before
+    assert inside and all(set(d.values()) == {1} for d in inside)
+    assert set(before.values()) == {3}
+
+
+def test_concurrent_threaded_fits_match_serial(monkeypatch, small_blocks):
+    # Fits running at once in several threads, each with its own pool, give
+    # the bits of the same fits run one after the other, leave no thread
+    # running and restore the BLAS limits.
+    from threadpoolctl import threadpool_info
+
+    _with_threads(monkeypatch, 2)
+    X, y = _problem(n=300)
+    Xs = sp.csr_matrix(X)
+    jobs = [(X, 0.1), (Xs, 1.0), (X, np.inf), (Xs, 0.5), (X, 2.0), (Xs, 0.2)]
+    serial = [SoftmaxClassifier(C=C).fit(data, y).coef_ for data, C in jobs]
+    before = threadpool_info()
+    n_threads = threading.active_count()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        threaded = list(pool.map(
+            lambda job: SoftmaxClassifier(C=job[1]).fit(job[0], y).coef_, jobs))
+    for a, b in zip(serial, threaded, strict=True):
+        assert_array_equal(a, b)
+    assert threading.active_count() == n_threads
+    assert threadpool_info() == before
+
+
+@pytest.mark.parametrize("container", CONTAINERS)
+def test_threaded_predictions_match_formula(monkeypatch, small_blocks, container):
+    # Large inputs are predicted block by block on short-lived threads; the
+    # results are those of the formulas on the whole matrix.
+    from scipy.special import log_softmax
+
+    _with_threads(monkeypatch, 3)
+    X, y = _problem(container, n=500, k=3)
+    est = SoftmaxClassifier().fit(X, y)
+    dense = X.toarray() if sp.issparse(X) else X
+    Z = dense @ est.coef_.T + est.intercept_
+    n_threads = threading.active_count()
+    with threadpool_limits(3):
+        assert_allclose(est.decision_function(X), Z, rtol=1e-12, atol=1e-12)
+        assert_allclose(est.predict_log_proba(X), log_softmax(Z, axis=1),
+                        rtol=1e-12, atol=1e-12)
+        assert_allclose(est.predict_proba(X), np.exp(log_softmax(Z, axis=1)),
+                        rtol=1e-12, atol=1e-14)
+        assert_array_equal(est.predict(X), est.classes_[np.argmax(Z, axis=1)])
+    assert threading.active_count() == n_threads
+    # Two classes: scikit-learn's one-column decision function.
+    y2 = y % 2
+    est2 = SoftmaxClassifier().fit(X, y2)
+    Z2 = dense @ est2.coef_.T + est2.intercept_
+    assert_allclose(est2.decision_function(X), Z2[:, 1] - Z2[:, 0], rtol=1e-12,
+                    atol=1e-12)
