@@ -15,12 +15,12 @@ meets it runs no iteration, and one that does not (say the solution of another
 ``C``) iterates until it does, exactly as a cold start would.
 
 Below the precision of floating point the rule cannot be met; L-BFGS-B then
-ends on its relative-decrease test (an iteration that decreases the
-objective by at most 64 float64 epsilons, relative; scikit-learn's
-LogisticRegression stops there too) or on a line search that finds no
-decrease. Either counts as converged when the gradient is near the rounding
-floor of the data's dtype (``4 cbrt(eps)`` times the objective); a stall above
-it warns, with advice that depends on the cause.
+ends on a line search that finds no decrease. That counts as converged when
+the gradient is near the rounding floor of the data's dtype (``4 cbrt(eps)``
+times the objective); a stall above it warns, with advice that depends on the
+cause. SciPy's relative-decrease test is off (``ftol=0``): at 64 float64
+epsilons (scikit-learn's choice) it ended unpenalized fits with ``tol=1e-13``
+while coefficients still moved in their fifth digit.
 """
 
 import time
@@ -33,10 +33,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sksoftmax._threads import limit_blas
 from sksoftmax._warnings import warn
 
-# SciPy's relative-decrease test (ftol): scikit-learn's LogisticRegression
-# value. It ends runs whose progress per iteration is at float64 rounding.
 _EPS64 = float(np.finfo(np.float64).eps)
-_FTOL = 64 * _EPS64
 
 
 @dataclass
@@ -205,7 +202,7 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
                 "maxfun": max_fun,
                 "maxcor": history_size,
                 "gtol": 0.0,  # the relative rule is checked in the callback
-                "ftol": _FTOL,
+                "ftol": 0.0,  # see the module docstring
                 "maxls": 50,
             },
         )
@@ -228,12 +225,12 @@ def _reason(res, stop_reason, f, grad_max, tol, eps, max_iter):
         return stop_reason
     if meets_tol(f, grad_max, tol):
         return "tol"  # e.g. an exactly zero gradient (SciPy's gtol=0 test)
-    # status 0: an iteration decreased the objective by at most 64 float64
-    # epsilons (scikit-learn's LogisticRegression stops there too); status 2:
-    # the line search found no decrease. Either is the rounding floor when the
-    # gradient is about as small as rounding leaves it: runs stopped by the
-    # relative-decrease test end with max|grad| / f at most 3e-6 (float64) and
-    # 2e-3 (float32) on scikit-learn's toy data sets, against the bound
+    # status 2: the line search found no decrease (status 0 with ftol=0: an
+    # iteration that decreased nothing). That is the rounding floor when the
+    # gradient is about as small as rounding leaves it: fits with tol=1e-12 on
+    # scikit-learn's toy data sets (breast cancer, iris, wine, digits; raw and
+    # standardized; C from 1e-2 to 1e4) ended there with max|grad| / f at most
+    # 4.6e-6 in float64 and 4.6e-3 in float32, against the bound
     # 4 cbrt(eps) = 2.4e-5 and 2e-2 used here. A larger gradient is a stall.
     if res.status in (0, 2) and meets_tol(f, grad_max, 4 * np.cbrt(eps)):
         return "rounding"
