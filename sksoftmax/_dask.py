@@ -384,6 +384,7 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         self.weight_sum = float(weight_sum)
         self.l2_reg_strength = 0.0 if np.isinf(C) else 1.0 / (C * self.weight_sum)
         self.mu = mu
+        self.column_sigma = sigma
         self.sigma = solver_scale(sigma, self.l2_reg_strength)
         self.client = client
         self.n_evaluations = 0

@@ -80,8 +80,9 @@ class _Progress:
     """Per-iteration bookkeeping: the stopping rule, loss curve, verbose lines,
     callbacks."""
 
-    def __init__(self, fun, verbose, callback, tol):
+    def __init__(self, fun, verbose, callback, tol, bounds=None):
         self.fun = fun
+        self.bounds = bounds
         self.verbose = verbose
         self.callback = callback
         self.tol = tol
@@ -103,10 +104,15 @@ class _Progress:
     def grad_at(self, x):
         return self.evaluate(x)[1]  # the latest evaluation, as a rule
 
+    def grad_max(self, x):
+        """Largest component of the (projected) gradient at ``x``."""
+        return float(np.max(np.abs(
+            _projected_gradient(x, self.grad_at(x), self.bounds))))
+
     def __call__(self, intermediate_result):
         x, f = intermediate_result.x, float(intermediate_result.fun)
         self.loss_curve.append(f)
-        grad_max = float(np.max(np.abs(self.grad_at(x))))
+        grad_max = self.grad_max(x)
         if self.verbose:
             print(
                 f"iter {len(self.loss_curve):4d}  objective {f:.10e}  "
@@ -151,7 +157,7 @@ def meets_tol(f, grad_max, tol):
 
 
 def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
-                   verbose=0, callback=None, eps=_EPS64):
+                   verbose=0, callback=None, eps=_EPS64, bounds=None):
     """Minimize ``fun`` with ``scipy.optimize.minimize(method="L-BFGS-B")``.
 
     Parameters
@@ -178,15 +184,19 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
         Machine epsilon of the arithmetic ``fun`` runs in: a stall with a
         gradient within ``4 * cbrt(eps) * fun`` is at the rounding floor and
         counts as convergence.
+    bounds : scipy.optimize.Bounds, default=None
+        Box constraints on ``x``; None for none. With bounds, the rule applies
+        to the projected gradient (zero for a component at a bound whose
+        gradient points outward).
 
     Returns
     -------
     result : SolverResult
     """
-    progress = _Progress(fun, verbose, callback, tol)
+    progress = _Progress(fun, verbose, callback, tol, bounds)
     x0 = np.asarray(x0, dtype=np.float64)
-    f0, g0 = progress.evaluate(x0)
-    g0_max = float(np.max(np.abs(g0)))
+    f0, _ = progress.evaluate(x0)
+    g0_max = progress.grad_max(x0)
     if max_iter == 0 or meets_tol(f0, g0_max, tol):
         reason = "no_iteration" if max_iter == 0 else "tol"
         message = ("max_iter=0: no iteration was run" if max_iter == 0
@@ -196,7 +206,7 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
     with limit_blas():
         res = scipy.optimize.minimize(
             progress.evaluate, x0, method="L-BFGS-B", jac=True,
-            callback=progress,
+            callback=progress, bounds=bounds,
             options={
                 "maxiter": max_iter,
                 "maxfun": max_fun,
@@ -207,7 +217,7 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
             },
         )
     x, f = np.asarray(res.x), float(res.fun)
-    grad_max = float(np.max(np.abs(progress.grad_at(x))))
+    grad_max = progress.grad_max(x)
     loss_curve = progress.loss_curve
     if loss_curve and loss_curve[-1] != f:
         loss_curve[-1] = f  # pragma: no cover - defensive
@@ -217,6 +227,14 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
                "callback": "stopped by a callback"}.get(reason, str(res.message))
     return SolverResult(x, f, int(res.nit), progress.n_evaluations, loss_curve,
                         converged, message, grad_max, reason)
+
+
+def _projected_gradient(x, grad, bounds):
+    """The gradient with the components that point out of the box zeroed."""
+    if bounds is None:
+        return grad
+    blocked = ((x <= bounds.lb) & (grad > 0)) | ((x >= bounds.ub) & (grad < 0))
+    return np.where(blocked, 0.0, grad)
 
 
 def _reason(res, stop_reason, f, grad_max, tol, eps, max_iter):

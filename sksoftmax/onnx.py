@@ -106,7 +106,9 @@ def convert_softmax_classifier(scope, operator, container):
 
     # coef_ is (n_classes, n_features) for every number of classes (a true
     # two-vector softmax for two classes), so one MatMul covers all cases.
-    coef_t = np.ascontiguousarray(np.asarray(model.coef_, dtype=np_dtype).T)
+    # A sparsified coef_ is exported dense (ONNX's MatMul has no sparse form).
+    coef = model.coef_.toarray() if hasattr(model.coef_, "toarray") else model.coef_
+    coef_t = np.ascontiguousarray(np.asarray(coef, dtype=np_dtype).T)
     intercept = np.asarray(model.intercept_, dtype=np_dtype)
     coef_name = scope.get_unique_variable_name("coef")
     intercept_name = scope.get_unique_variable_name("intercept")

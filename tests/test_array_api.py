@@ -158,8 +158,12 @@ def test_fit_matches_numpy(namespace, dtype, n_classes):
         dict(class_weight={0: 3.0, 2: 0.5}, fit_intercept=False),
         dict(label_smoothing=0.2),
         dict(ignore_label=1, C=np.inf),
+        dict(l1_ratio=0.6, C=0.3, positive=True,
+             penalty_factor=[1.0, 0.5, 0.0, 2.0, 1.0]),
+        dict(l1_ratio=1.0, coef_bounds=(-0.1, 0.2), class_weight="balanced"),
     ],
-    ids=["balanced", "dict-no-intercept", "smoothing", "ignore-unpenalized"],
+    ids=["balanced", "dict-no-intercept", "smoothing", "ignore-unpenalized",
+         "elastic-net-positive", "l1-bounds"],
 )
 def test_options_match_numpy(namespace, params):
     to_xp, _ = _namespace(namespace)

@@ -239,6 +239,40 @@ CASES = [
     Case("cw-type", "class_weight neither a dict, 'balanced' nor None", fit_args(),
          InvalidParameterError, "'class_weight' parameter",
          params={"class_weight": [1, 2, 3]}),
+    # ---- penalties and bounds
+    Case("pf-length", "penalty_factor of the wrong length", fit_args(), ValueError,
+         "penalty_factor has shape \\(2,\\); X has 3 features",
+         params={"penalty_factor": [1.0, 2.0]}),
+    Case("pf-features", "X with another number of features than penalty_factor",
+         fit_args(X=lambda X: X[:, :2]), ValueError,
+         "penalty_factor has shape \\(3,\\); X has 2 features",
+         params={"penalty_factor": [1.0, 2.0, 0.0]}),
+    Case("pf-negative", "a negative penalty_factor", fit_args(), ValueError,
+         "penalty_factor must be finite and nonnegative; features \\[1\\]",
+         params={"penalty_factor": [1.0, -1.0, 0.0]}),
+    Case("pf-nan", "a NaN or inf penalty_factor", fit_args(), ValueError,
+         "penalty_factor must be finite and nonnegative; features \\[0, 2\\]",
+         params={"penalty_factor": [np.nan, 1.0, np.inf]}),
+    Case("bounds-exclude-zero", "coef_bounds that exclude zero", fit_args(),
+         ValueError, "coef_bounds must allow zero",
+         params={"coef_bounds": (0.5, 2.0)}),
+    Case("bounds-crossed", "coef_bounds with lower > upper", fit_args(), ValueError,
+         "coef_bounds has lower > upper", params={"coef_bounds": (1.0, -1.0)}),
+    Case("bounds-shape", "coef_bounds of the wrong shape", fit_args(), ValueError,
+         "coef_bounds upper has shape \\(2,\\), which does not broadcast to "
+         "coef_'s shape \\(3, 3\\)", params={"coef_bounds": (-1.0, [1.0, 2.0])}),
+    Case("bounds-features", "X with another number of features than coef_bounds",
+         fit_args(X=lambda X: X[:, :2]), ValueError,
+         "coef_bounds lower has shape \\(3, 3\\), which does not broadcast",
+         params={"coef_bounds": (-np.ones((3, 3)), 1.0)}),
+    Case("bounds-pair", "coef_bounds not a pair (lower, upper)", fit_args(),
+         ValueError, "coef_bounds must be a pair \\(lower, upper\\)",
+         params={"coef_bounds": 1.0}),
+    Case("bounds-nan", "a NaN in coef_bounds", fit_args(), ValueError,
+         "coef_bounds lower contains NaN", params={"coef_bounds": (np.nan, 1.0)}),
+    Case("bounds-text", "coef_bounds that are not numbers", fit_args(), ValueError,
+         "coef_bounds upper must be a number or an array of numbers",
+         params={"coef_bounds": (-1.0, "big")}),
     # ---- predict and friends
     Case("predict-not-fitted", "predict (or predict_proba, ...) before fit",
          predict_args(lambda X: X), NotFittedError, "is not fitted yet",
@@ -288,6 +322,10 @@ BAD_PARAMS = [
     ("history_size", 0), ("history_size", 2.5), ("history_size", None),
     ("max_fun", 0), ("max_fun", 10.0), ("max_fun", None),
     ("class_weight", "bal"),
+    ("l1_ratio", 1.5), ("l1_ratio", -0.1), ("l1_ratio", np.nan), ("l1_ratio", "0.5"),
+    ("l1_ratio", None),
+    ("penalty_factor", "ones"), ("penalty_factor", 1.0),
+    ("positive", "yes"), ("positive", None),
 ]
 PARAMETER_DOC = "a parameter of the wrong type or out of its range"
 
@@ -312,6 +350,8 @@ def assert_state_equal(before, est):
             assert after[name].dtype == value.dtype, name
         elif isinstance(value, float) and np.isnan(value):
             assert np.isnan(after[name]), name
+        elif isinstance(value, tuple | list):  # may hold arrays (coef_bounds)
+            assert repr(after[name]) == repr(value), name
         else:
             assert after[name] == value, name
 

@@ -11,6 +11,10 @@ ESTIMATORS = [
     SoftmaxClassifier(C=float("inf"), max_iter=300),
     SoftmaxClassifier(label_smoothing=0.1),
     SoftmaxClassifier(ignore_label=-100, warm_start=True),
+    # L1 / elastic net (the split variables) and coefficient bounds. A
+    # penalty_factor needs the number of features, which the checks vary.
+    SoftmaxClassifier(l1_ratio=0.5),
+    SoftmaxClassifier(l1_ratio=1.0, C=10.0, positive=True, coef_bounds=(-1.0, 2.0)),
 ]
 
 

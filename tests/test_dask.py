@@ -80,6 +80,8 @@ def test_fit_matches_numpy_labels(client, labels):
         {"class_weight": {0: 3.0, 2: 0.5}, "fit_intercept": False},
         {"label_smoothing": 0.2, "C": np.inf},
         {"ignore_label": -1},
+        {"C": 0.5, "l1_ratio": 0.7, "coef_bounds": (-0.05, 0.5),
+         "penalty_factor": [1.0, 0.0, 2.0, 1.0]},
     ],
 )
 def test_fit_matches_numpy_options(client, params):

@@ -89,6 +89,21 @@ def test_double_input_is_exact():
     assert_array_equal(label, clf.predict(X))
 
 
+def test_l1_bounded_and_sparsified_model():
+    X, y = _data(3, "int", seed=4)
+    clf = SoftmaxClassifier(C=0.05, l1_ratio=1.0, coef_bounds=(-0.5, 1.0)).fit(X, y)
+    assert np.any(clf.coef_ == 0)
+    expected = clf.predict_proba(X)
+    clf.sparsify()
+    onx = to_onnx(
+        clf, initial_types=[("X", DoubleTensorType([None, X.shape[1]]))],
+        options={id(clf): {"zipmap": False}},
+    )
+    label, proba = _run(onx, X)
+    assert_allclose(proba, expected, rtol=1e-10, atol=1e-12)
+    assert_array_equal(label, clf.predict(X))
+
+
 def test_float32_fit_and_nocl_option():
     X, y = _data(3, "str", seed=3)
     X32 = X.astype(np.float32)

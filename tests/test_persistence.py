@@ -54,11 +54,16 @@ def _case(name):
         )
         y = np.where(np.arange(len(y)) % 10 == 0, -1, y)
         return clf, X.astype(np.float32), y
+    if name == "penalties":
+        clf = SoftmaxClassifier(C=0.5, l1_ratio=0.7,
+                                penalty_factor=[1.0, 0.5, 0.0, 2.0],
+                                coef_bounds=(-1.0, 2.0), positive=False)
+        return clf, X, y
     raise ValueError(name)
 
 
 CASES = ["int", "str", "object", "bool", "dataframe", "soft_targets",
-         "float32_numpy_params"]
+         "float32_numpy_params", "penalties"]
 
 
 def _assert_same_model(loaded, clf, X):
@@ -109,6 +114,18 @@ def test_skops_round_trip_trusting_only_sksoftmax(name, tmp_path, sio):
     assert OWN_CLASS.startswith("sksoftmax.")
     loaded = sio.load(path, trusted=[OWN_CLASS])
     _assert_same_model(loaded, clf, X)
+
+
+def test_skops_round_trip_of_a_sparsified_model(sio):
+    X, y = _iris()
+    clf = SoftmaxClassifier(C=0.1, l1_ratio=1.0).fit(X, y).sparsify()
+    data = sio.dumps(clf)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert OWN_CLASS in untrusted and len(untrusted) == 2
+    assert any(t.endswith("csr_matrix") for t in untrusted)
+    loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    assert (loaded.coef_ != clf.coef_).nnz == 0
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
 def test_skops_refuses_to_load_without_trust(tmp_path, sio):

@@ -163,6 +163,20 @@ def test_callback_intermediate_models_follow_the_loss_curve(iris):
     assert_allclose(losses, clf.loss_curve_, rtol=1e-10)
 
 
+def test_callback_intermediate_models_with_l1(iris):
+    _callback_api()
+    X, y = iris
+    rec = RecordingCallback()
+    C = 0.5
+    clf = SoftmaxClassifier(C=C, l1_ratio=1.0).set_callbacks(rec).fit(X, y)
+    values = [log_loss(y, m.predict_proba(X)) + np.abs(m.coef_).sum() / (C * len(y))
+              for m in rec.iteration_models()]
+    # The solver's value counts both halves of a split coefficient, so it is
+    # at least the objective of the model; they agree at the end.
+    assert np.all(np.array(values) <= np.array(clf.loss_curve_) * (1 + 1e-10))
+    assert_allclose(values[-1], clf.loss_, rtol=1e-10)
+
+
 def test_callback_can_stop_the_fit(iris):
     _callback_api()
     X, y = iris
