@@ -89,8 +89,8 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
         probabilities clipped to ``[eps, 1 - eps]`` as
         :func:`sklearn.metrics.log_loss` does, and samples with the
         ``ignore_label`` left out. A string or callable is a scikit-learn
-        scorer (a name or a callable ``scorer(estimator, X, y)``), called on the held-out
-        samples that are not ignored.
+        scorer (a name or a callable ``scorer(estimator, X, y)``), called on
+        the held-out samples that are not ignored.
 
     refit : bool, default=True
         Refit on all the data at the chosen ``C`` (starting from the folds'
@@ -118,7 +118,7 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
     max_iter : int, default=1000
         Maximum number of L-BFGS iterations of each fit.
 
-    tol : float, default=8e-6
+    tol : float, default=2e-5
         Stopping tolerance of each fit, as in
         :class:`~sksoftmax.SoftmaxClassifier`.
 
@@ -298,7 +298,7 @@ n_features)
         fit_intercept=True,
         class_weight=None,
         max_iter=1000,
-        tol=8e-6,
+        tol=2e-5,
         verbose=0,
         label_smoothing=0.0,
         ignore_label=None,
