@@ -45,6 +45,7 @@ from sksoftmax._targets import (
     _ignore_mask,
     rescale_weights,
 )
+from sksoftmax._warnings import caller_stacklevel
 
 # Fan-in of the tree reductions: few enough inputs per task to spread the sums
 # over the workers, enough to keep the tree shallow.
@@ -542,7 +543,7 @@ def _first_pass(estimator, X, y, sample_weight, row_chunks, client):
         warnings.warn(
             "A column-vector y was passed when a 1d array was expected. Please "
             "change the shape of y to (n_samples,), for example using ravel().",
-            DataConversionWarning, stacklevel=4,
+            DataConversionWarning, stacklevel=caller_stacklevel(),
         )
         y = y[:, 0]
     if y.ndim > 2:

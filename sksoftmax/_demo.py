@@ -84,8 +84,9 @@ def build_parser():
         metavar="C", help="values of C for GridSearchCV (default: 0.01 0.1 1 10)",
     )
     parser.add_argument(
-        "--max-iter", type=int, default=100, dest="max_iter",
-        help="max_iter of both models (default: 100, both libraries' default)",
+        "--max-iter", type=int, default=None, dest="max_iter",
+        help="max_iter of both models (default: each library's own default, "
+        "1000 for SoftmaxClassifier and 100 for LogisticRegression)",
     )
     parser.add_argument(
         "--no-grid", action="store_true",
@@ -236,8 +237,8 @@ def make_models(C, n_classes, max_iter):
         Softmax ``C``; ``LogisticRegression`` gets ``2 * C`` for two classes.
     n_classes : int
         Number of classes.
-    max_iter : int
-        Iteration limit of both.
+    max_iter : int or None
+        Iteration limit of both; None keeps each library's default.
 
     Returns
     -------
@@ -245,9 +246,10 @@ def make_models(C, n_classes, max_iter):
         ``{name: estimator}``.
     """
     lr_C = 2 * C if n_classes == 2 else C
+    limit = {} if max_iter is None else {"max_iter": max_iter}
     return {
-        "SoftmaxClassifier": SoftmaxClassifier(C=C, max_iter=max_iter),
-        "LogisticRegression": LogisticRegression(C=lr_C, max_iter=max_iter),
+        "SoftmaxClassifier": SoftmaxClassifier(C=C, **limit),
+        "LogisticRegression": LogisticRegression(C=lr_C, **limit),
     }
 
 
@@ -289,6 +291,7 @@ def cross_validation_table(X, y, cv, C, max_iter):
             for est, idx in zip(fitted, train, strict=True)
         ]
         iters = [n_iterations(est) for est in fitted]
+        limits = [est.max_iter for est in fitted]
         rows.append({
             "model": name,
             "accuracy": float(np.mean(result["test_accuracy"])),
@@ -296,7 +299,8 @@ def cross_validation_table(X, y, cv, C, max_iter):
             "fit_time": float(np.mean(result["fit_time"])),
             "n_iter": float(np.mean(iters)),
             "objective": float(np.mean(objectives)),
-            "not_converged": sum(it >= max_iter for it in iters),
+            "not_converged": sum(it >= limit
+                                 for it, limit in zip(iters, limits, strict=True)),
         })
     return rows
 
@@ -347,7 +351,7 @@ def grid_search_table(X, y, cv, grid, max_iter):
             "accuracy": float(search.cv_results_["mean_test_accuracy"][best]),
             "time": elapsed,
             "objective": objective_value(X, y, *softmax_params(est), best_C),
-            "not_converged": n_iterations(est) >= max_iter,
+            "not_converged": n_iterations(est) >= est.max_iter,
         })
     return rows
 
@@ -420,17 +424,24 @@ def _gap(value, best):
     return f"+{(value - best) / abs(best):.1%}" if best else f"+{value - best:.3g}"
 
 
+def _limit_text(max_iter):
+    if max_iter is None:
+        return ("each library's default max_iter (1000 for sksoftmax, 100 for "
+                "scikit-learn)")
+    return f"max_iter={max_iter}"
+
+
 def _footnote(n_unconverged, max_iter, what):
     if not n_unconverged:
         return []
     return [
-        f"* {n_unconverged} {what} stopped at max_iter={max_iter} without "
+        f"* {n_unconverged} {what} stopped at {_limit_text(max_iter)} without "
         "converging (ConvergenceWarning suppressed): their objective is above "
         "the optimum."
     ]
 
 
-def run(X, y, *, title, cv=5, C=1.0, grid=(0.01, 0.1, 1.0, 10.0), max_iter=100,
+def run(X, y, *, title, cv=5, C=1.0, grid=(0.01, 0.1, 1.0, 10.0), max_iter=None,
         do_grid=True, out=None):
     """Run both experiments on ``(X, y)`` and print the tables.
 
@@ -448,7 +459,7 @@ def run(X, y, *, title, cv=5, C=1.0, grid=(0.01, 0.1, 1.0, 10.0), max_iter=100,
         Softmax ``C`` of the cross-validation.
     grid : sequence of float, default=(0.01, 0.1, 1.0, 10.0)
         Values of ``C`` for ``GridSearchCV``.
-    max_iter : int, default=100
+    max_iter : int, default=None
         Iteration limit of both models.
     do_grid : bool, default=True
         Whether to run the grid search.
@@ -461,7 +472,7 @@ def run(X, y, *, title, cv=5, C=1.0, grid=(0.01, 0.1, 1.0, 10.0), max_iter=100,
     print(title, file=out)
     print(
         f"{X.shape[0]} samples, {X.shape[1]} features, {n_classes} classes; "
-        f"{cv}-fold stratified cross-validation; max_iter={max_iter}.",
+        f"{cv}-fold stratified cross-validation; {_limit_text(max_iter)}.",
         file=out,
     )
     if n_classes == 2:
@@ -513,7 +524,7 @@ def main(argv=None):
         parser.error("--cv must be at least 2")
     if args.C <= 0 or any(c <= 0 for c in args.grid):
         parser.error("C values must be positive")
-    if args.max_iter < 1:
+    if args.max_iter is not None and args.max_iter < 1:
         parser.error("--max-iter must be at least 1")
     if args.data is None:
         if args.target is not None:

@@ -25,7 +25,7 @@ from sksoftmax._objective import (
     sparse_row_blocks,
 )
 from sksoftmax._problem import PenalizedProblem, check_penalty_params
-from sksoftmax._solver import minimize_lbfgs, warn_not_converged
+from sksoftmax._solver import meets_tol, minimize_lbfgs, warn_not_converged
 from sksoftmax._targets import fit_weights, prepare_targets
 
 try:
@@ -91,20 +91,22 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         the smoothed target matrix give the same fit, class weights included.
 
     max_iter : int, default=1000
-        Maximum number of L-BFGS iterations. Well-conditioned problems stop at
-        ``tol`` after 10 to 30 iterations; nearly separable ones (raw digits,
-        sparse counts with a weak penalty) need 100 to 200.
+        Maximum number of L-BFGS iterations. Well-conditioned problems meet
+        ``tol`` after 10 to 80 iterations; nearly separable ones (digits,
+        sparse counts with a weak penalty) need 150 to 300.
 
-    tol : float, default=8e-6
-        Stop when the largest component of the gradient (taken with respect to
-        the centred and scaled features, so that it does not depend on the
-        units of the columns) is at most ``tol``, or when an iteration
-        decreases the objective by a relative amount of at most ``tol * 2e-6``.
-        The default was chosen on the problems of the :ref:`performance`
-        benchmark: there it stops with the objective within 1e-6 (relative) of
-        the optimum on well-scaled data and within 1e-4 (1e-3 on raw digits)
-        on badly conditioned data; see :ref:`performance` for what ``tol``
-        means in terms of the objective.
+    tol : float, default=2e-5
+        Relative tolerance: stop when the largest component of the gradient is
+        at most ``tol`` times the objective. The gradient is taken with respect
+        to the centred and scaled features, so the rule does not depend on the
+        units of the columns, and relative to the objective, so it means the
+        same whether the optimum's loss is 2 or 1e-4. It is checked at the
+        starting point too: a warm start that meets it runs no iteration, one
+        that does not iterates as a cold start would. A ``tol`` below what
+        floating point resolves (even 0) ends at the rounding floor without a
+        warning. With the default the fits of the :ref:`performance`
+        benchmark stop within 1e-5 (relative) of the optimum; see
+        :ref:`tol <tol>` for measurements.
 
     warm_start : bool, default=False
         Start from the previous solution when refitting with the same classes
@@ -239,7 +241,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         fit_intercept=True,
         class_weight=None,
         max_iter=1000,
-        tol=8e-6,
+        tol=2e-5,
         warm_start=False,
         verbose=0,
         label_smoothing=0.0,
@@ -317,22 +319,11 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return self._fit_arrays(X, y, sample_weight)
 
     def _fit_arrays(self, X, y, sample_weight):
-        X = validate_data(
-            self, _reject_strings(X), accept_sparse=("csr", "csc"),
-            dtype=[np.float64, np.float32], reset=True,
-        )
-        targets = prepare_targets(
-            y, n_samples=X.shape[0], ignore_label=self.ignore_label,
-            label_smoothing=self.label_smoothing,
-        )
+        X, targets = self._validate_fit_data(X, y)
         weights, C = fit_weights(targets, sample_weight, X.shape[0],
                                  self.class_weight, self.C)
         mu, sigma = column_scaling(X, weights, self.fit_intercept)
-        objective = SoftmaxObjective(
-            X, targets.values, weights, targets.n_classes, C,
-            self.fit_intercept, label_smoothing=targets.kernel_smoothing,
-            mu=mu, sigma=sigma,
-        )
+        objective = self._objective(X, targets, weights, C, mu, sigma)
         coef, intercept = self._solve(
             objective, targets.class_totals(weights), classes=targets.classes
         )
@@ -341,7 +332,43 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.intercept_ = intercept.astype(X.dtype, copy=False)
         return self
 
-    def _solve(self, objective, class_totals, classes=None):
+    def _validate_fit_data(self, X, y):
+        """Validate ``X`` (setting ``n_features_in_``) and turn ``y`` into targets.
+
+        Shared with :class:`~sksoftmax.SoftmaxClassifierCV`, which validates once
+        for all its folds.
+
+        Returns
+        -------
+        X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+            float64 or float32 data, CSR/CSC if sparse.
+        targets : Targets
+            Classes, codes or probabilities, and the ignored samples.
+        """
+        X = validate_data(
+            self, _reject_strings(X), accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32], reset=True,
+        )
+        targets = prepare_targets(
+            y, n_samples=X.shape[0], ignore_label=self.ignore_label,
+            label_smoothing=self.label_smoothing,
+        )
+        return X, targets
+
+    def _objective(self, X, targets, weights, C, mu, sigma):
+        """The conditioned objective of one fit, for a given (rescaled) ``C``.
+
+        Building it costs no pass over ``X``: the column statistics ``mu``,
+        ``sigma`` are computed by the caller, once per data set, so that a path
+        over several ``C`` reuses them.
+        """
+        return SoftmaxObjective(
+            X, targets.values, weights, targets.n_classes, C,
+            self.fit_intercept, label_smoothing=targets.kernel_smoothing,
+            mu=mu, sigma=sigma,
+        )
+
+    def _solve(self, objective, class_totals, classes=None, init=None):
         """Run L-BFGS on ``objective``; set ``n_iter_``, ``loss_``, ``loss_curve_``.
 
         Shared by every backend: ``objective`` only has to provide
@@ -356,6 +383,11 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         classes : ndarray of shape (n_classes,), default=None
             Labels of this fit, for the intermediate models that scikit-learn
             callbacks (e.g. ``ScoringMonitor``) may evaluate; None gives them none.
+        init : tuple of ndarray, default=None
+            ``(coef, intercept)`` in the original coordinates to start from (a
+            path's previous solution, mapped into this fit's conditioned
+            coordinates by the problem's ``start``); None uses
+            :meth:`_initial_params`.
 
         Returns
         -------
@@ -364,17 +396,19 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         intercept : ndarray of shape (n_classes,)
             float64 intercepts, centred to sum to zero.
         """
+        if init is None:
+            init = self._initial_params(objective.n_classes, objective.n_features,
+                                        class_totals)
         problem = self._problem(objective)
-        theta0 = problem.start(
-            *self._initial_params(objective.n_classes, objective.n_features,
-                                  class_totals)
-        )
+        theta0 = problem.start(*init)
         bridge = lbfgs_callback(self, problem, theta0, classes)
-        result = self._minimize(problem, theta0, bridge)
+        # The kernel's dtype: its rounding floor is where a stall is convergence.
+        dtype = np.dtype(getattr(objective, "np_dtype", objective.X.dtype))
+        result = self._minimize(problem, theta0, bridge, np.finfo(dtype).eps)
         if bridge is not None:
             bridge.close()
         if not result.converged and self.max_iter > 0:
-            warn_not_converged(result, self.max_iter)
+            warn_not_converged(result, self.max_iter, tol=self.tol, dtype=dtype)
         coef, intercept = problem.solution(result.x)
         if self.fit_intercept:
             intercept = intercept - intercept.mean()
@@ -383,7 +417,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.loss_curve_ = [float(v) for v in result.loss_curve]
         return coef, intercept
 
-    def _minimize(self, problem, theta0, bridge):
+    def _minimize(self, problem, theta0, bridge, eps):
         """L-BFGS-B on ``problem``, restarted while bounds stall it.
 
         With bounds (the L1 split among them), L-BFGS-B can stop on its
@@ -397,7 +431,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         before.
         """
         options = dict(tol=self.tol, history_size=self.history_size,
-                       verbose=self.verbose, callback=bridge, bounds=problem.bounds)
+                       verbose=self.verbose, callback=bridge, bounds=problem.bounds,
+                       eps=eps)
         result = minimize_lbfgs(problem.loss_grad, theta0, max_iter=self.max_iter,
                                 max_fun=self.max_fun, **options)
         for _ in range(5 if problem.bounds is not None else 0):
@@ -405,8 +440,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             left_fun = self.max_fun - result.n_evaluations
             if (left <= 0 or left_fun <= 1
                     or "callback" in result.message.lower()
-                    or np.max(np.abs(problem.projected_gradient(result.x)))
-                    <= self.tol):
+                    or meets_tol(result.fun, np.max(np.abs(
+                        problem.projected_gradient(result.x))), self.tol)):
                 break
             more = minimize_lbfgs(problem.loss_grad, result.x, max_iter=left,
                                   max_fun=left_fun, **options)
@@ -493,7 +528,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return logits(None)
         blocks = (sparse_row_blocks(X.indptr, X.shape[1], len(intercept))
                   if sp.issparse(X) else
-                  row_blocks(X.shape[0], X.shape[1], len(intercept)))
+                  row_blocks(X.shape[0], X.shape[1], len(intercept),
+                             parallel=True))
         if len(blocks) == 1:
             return logits(None)
         parts = map_blocks(lambda i: logits(blocks[i]), len(blocks))

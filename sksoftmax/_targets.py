@@ -16,6 +16,8 @@ from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, assert_all_finite
 
+from sksoftmax._warnings import caller_stacklevel
+
 # Soft-target rows must sum to one within this tolerance (then are renormalized).
 _ROW_SUM_ATOL = {np.dtype(np.float32): 1e-4}
 _DEFAULT_ROW_SUM_ATOL = 1e-6
@@ -261,7 +263,7 @@ def prepare_targets(y, *, n_samples, ignore_label=None, label_smoothing=0.0):
         warnings.warn(
             "A column-vector y was passed when a 1d array was expected. Please "
             "change the shape of y to (n_samples,), for example using ravel().",
-            DataConversionWarning, stacklevel=3,
+            DataConversionWarning, stacklevel=caller_stacklevel(),
         )
         y = y[:, 0]
     if y.ndim == 2:

@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sksoftmax import SoftmaxClassifier
+from sksoftmax import SoftmaxClassifier, SoftmaxClassifierCV
 
 ESTIMATORS = [
     SoftmaxClassifier(),
@@ -15,6 +15,9 @@ ESTIMATORS = [
     # penalty_factor needs the number of features, which the checks vary.
     SoftmaxClassifier(l1_ratio=0.5),
     SoftmaxClassifier(l1_ratio=1.0, C=10.0, positive=True, coef_bounds=(-1.0, 2.0)),
+    # Few Cs and folds keep the checks fast; the path code is the same.
+    SoftmaxClassifierCV(Cs=3, cv=3),
+    SoftmaxClassifierCV(Cs=[0.1, 10.0], cv=2, selection="1se", refit=False),
 ]
 
 

@@ -245,3 +245,22 @@ def test_column_scaling_one_pass_in_blocks(monkeypatch, container, fit_intercept
         # E[x^2] - E[x]^2 loses the spread of the 1e9 column (as before).
         expected_sigma, sigma = expected_sigma[1:], sigma[1:]
     assert_allclose(sigma, expected_sigma, rtol=rtol)
+
+
+@pytest.mark.parametrize("shape", [(100_000, 100, 10), (20_000, 50, 5),
+                                   (1797, 64, 10), (5, 3, 2), (0, 4, 3)])
+def test_parallel_row_blocks_cover_rows(shape):
+    from sksoftmax import _objective
+
+    n, d, k = shape
+    blocks = row_blocks(n, d, k, parallel=True)
+    covered = np.concatenate([np.arange(n)[b] for b in blocks])
+    assert_allclose(covered, np.arange(n))
+    sizes = [b.stop - b.start for b in blocks]
+    # Bounded blocks; medium data in enough blocks for several threads,
+    # small data in one.
+    assert max(sizes) * max(d, k) <= max(_objective._BLOCK_ELEMENTS, max(d, k))
+    if n * max(d, k) >= _objective._MIN_BLOCKS * _objective._MIN_PARALLEL_BLOCK:
+        assert len(blocks) >= _objective._MIN_BLOCKS
+    if n * max(d, k) <= _objective._MIN_PARALLEL_BLOCK:
+        assert len(blocks) == 1
