@@ -5,6 +5,7 @@ cross-entropy gradient, with soft targets, label smoothing and an ignore
 label.
 """
 
+from sksoftmax._cv import SoftmaxClassifierCV
 from sksoftmax._inference import MAX_PARAMS, InferenceResult, inference
 from sksoftmax._softmax import SoftmaxClassifier
 
@@ -14,6 +15,7 @@ __all__ = [
     "MAX_PARAMS",
     "InferenceResult",
     "SoftmaxClassifier",
+    "SoftmaxClassifierCV",
     "__version__",
     "inference",
 ]

@@ -319,22 +319,11 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return self._fit_arrays(X, y, sample_weight)
 
     def _fit_arrays(self, X, y, sample_weight):
-        X = validate_data(
-            self, _reject_strings(X), accept_sparse=("csr", "csc"),
-            dtype=[np.float64, np.float32], reset=True,
-        )
-        targets = prepare_targets(
-            y, n_samples=X.shape[0], ignore_label=self.ignore_label,
-            label_smoothing=self.label_smoothing,
-        )
+        X, targets = self._validate_fit_data(X, y)
         weights, C = fit_weights(targets, sample_weight, X.shape[0],
                                  self.class_weight, self.C)
         mu, sigma = column_scaling(X, weights, self.fit_intercept)
-        objective = SoftmaxObjective(
-            X, targets.values, weights, targets.n_classes, C,
-            self.fit_intercept, label_smoothing=targets.kernel_smoothing,
-            mu=mu, sigma=sigma,
-        )
+        objective = self._objective(X, targets, weights, C, mu, sigma)
         coef, intercept = self._solve(
             objective, targets.class_totals(weights), classes=targets.classes
         )
@@ -343,7 +332,43 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.intercept_ = intercept.astype(X.dtype, copy=False)
         return self
 
-    def _solve(self, objective, class_totals, classes=None):
+    def _validate_fit_data(self, X, y):
+        """Validate ``X`` (setting ``n_features_in_``) and turn ``y`` into targets.
+
+        Shared with :class:`~sksoftmax.SoftmaxClassifierCV`, which validates once
+        for all its folds.
+
+        Returns
+        -------
+        X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+            float64 or float32 data, CSR/CSC if sparse.
+        targets : Targets
+            Classes, codes or probabilities, and the ignored samples.
+        """
+        X = validate_data(
+            self, _reject_strings(X), accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32], reset=True,
+        )
+        targets = prepare_targets(
+            y, n_samples=X.shape[0], ignore_label=self.ignore_label,
+            label_smoothing=self.label_smoothing,
+        )
+        return X, targets
+
+    def _objective(self, X, targets, weights, C, mu, sigma):
+        """The conditioned objective of one fit, for a given (rescaled) ``C``.
+
+        Building it costs no pass over ``X``: the column statistics ``mu``,
+        ``sigma`` are computed by the caller, once per data set, so that a path
+        over several ``C`` reuses them.
+        """
+        return SoftmaxObjective(
+            X, targets.values, weights, targets.n_classes, C,
+            self.fit_intercept, label_smoothing=targets.kernel_smoothing,
+            mu=mu, sigma=sigma,
+        )
+
+    def _solve(self, objective, class_totals, classes=None, init=None):
         """Run L-BFGS on ``objective``; set ``n_iter_``, ``loss_``, ``loss_curve_``.
 
         Shared by every backend: ``objective`` only has to provide
@@ -358,6 +383,11 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         classes : ndarray of shape (n_classes,), default=None
             Labels of this fit, for the intermediate models that scikit-learn
             callbacks (e.g. ``ScoringMonitor``) may evaluate; None gives them none.
+        init : tuple of ndarray, default=None
+            ``(coef, intercept)`` in the original coordinates to start from (a
+            path's previous solution, mapped into this fit's conditioned
+            coordinates by the problem's ``start``); None uses
+            :meth:`_initial_params`.
 
         Returns
         -------
@@ -366,11 +396,11 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         intercept : ndarray of shape (n_classes,)
             float64 intercepts, centred to sum to zero.
         """
+        if init is None:
+            init = self._initial_params(objective.n_classes, objective.n_features,
+                                        class_totals)
         problem = self._problem(objective)
-        theta0 = problem.start(
-            *self._initial_params(objective.n_classes, objective.n_features,
-                                  class_totals)
-        )
+        theta0 = problem.start(*init)
         bridge = lbfgs_callback(self, problem, theta0, classes)
         # The kernel's dtype: its rounding floor is where a stall is convergence.
         dtype = np.dtype(getattr(objective, "np_dtype", objective.X.dtype))
@@ -655,8 +685,9 @@ def _reject_strings(X):
     """Refuse ``None`` and arrays of strings, which NumPy would parse as numbers.
 
     Lists and tuples are converted here (validation would convert them anyway)
-    so that a list of strings is caught too. Object arrays and DataFrames pass:
-    scikit-learn's conversion names any value that is not a number.
+    so that a list of strings is caught too. DataFrames with text or
+    categorical columns get the same advice, naming the columns; other object
+    arrays pass: scikit-learn's conversion names any value that is not a number.
     """
     if X is None:
         raise ValueError(
@@ -671,7 +702,34 @@ def _reject_strings(X):
             "numbers. Convert numeric text with X.astype(float), and encode "
             "categories with sklearn.preprocessing.OneHotEncoder."
         )
+    columns = _non_numeric_columns(X)
+    if columns:
+        names = ", ".join(repr(name) for name in columns[:10])
+        more = f" and {len(columns) - 10} more" if len(columns) > 10 else ""
+        raise ValueError(
+            f"X has non-numeric columns: {names}{more}; SoftmaxClassifier needs "
+            "numbers. Encode categories with sklearn.preprocessing.OneHotEncoder "
+            "in a ColumnTransformer, e.g. make_pipeline(make_column_transformer("
+            f"(OneHotEncoder(), [{', '.join(repr(n) for n in columns[:3])}]), "
+            "remainder='passthrough'), SoftmaxClassifier())."
+        )
     return X
+
+
+def _non_numeric_columns(X):
+    """Names of a DataFrame's columns that hold text or categories of text."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns") or not hasattr(dtypes, "items"):
+        return []
+    bad = []
+    for name, dtype in dtypes.items():
+        if getattr(dtype, "kind", "O") in "biufcmM":
+            continue
+        values = getattr(dtype, "categories", None)
+        values = X[name] if values is None else values
+        if any(isinstance(v, str | bytes) for v in values):
+            bad.append(name)
+    return bad
 
 
 def _backend_for(X):
