@@ -85,6 +85,16 @@ def _pack(*results):
     return results
 
 
+# Raised when a computation is cancelled, or its client, connection or worker
+# goes away (distributed's classes, matched by name: distributed is optional).
+_LOST = {"CancelledError", "FutureCancelledError", "ClosedClientError",
+         "CommClosedError", "KilledWorker"}
+
+
+def _cancelled_or_lost(exc):
+    return any(cls.__name__ in _LOST for cls in type(exc).__mro__)
+
+
 def _persist(client, *arrays):
     if client is not None:
         return tuple(client.persist(list(arrays)))
@@ -425,7 +435,17 @@ class DaskSoftmaxObjective(SoftmaxObjective):
             for x, t, w in self.chunks
         ]
         total = _tree_sum(parts, _add_triples, pure=False)
-        (total,) = _compute(self.client, total)
+        try:
+            (total,) = _compute(self.client, total)
+        except BaseException as exc:
+            if not _cancelled_or_lost(exc):
+                raise
+            raise RuntimeError(
+                "The Dask computation was cancelled or lost during L-BFGS "
+                f"evaluation {self.n_evaluations} ({type(exc).__name__}: "
+                f"{exc}). Was the Client closed or the cluster shut down "
+                "during fit? The estimator keeps its previous state."
+            ) from exc
         loss_sum, grad_coef, grad_intercept = total
         return self.finish(loss_sum, grad_coef, grad_intercept, coef)
 

@@ -685,8 +685,9 @@ def _reject_strings(X):
     """Refuse ``None`` and arrays of strings, which NumPy would parse as numbers.
 
     Lists and tuples are converted here (validation would convert them anyway)
-    so that a list of strings is caught too. Object arrays and DataFrames pass:
-    scikit-learn's conversion names any value that is not a number.
+    so that a list of strings is caught too. DataFrames with text or
+    categorical columns get the same advice, naming the columns; other object
+    arrays pass: scikit-learn's conversion names any value that is not a number.
     """
     if X is None:
         raise ValueError(
@@ -701,7 +702,34 @@ def _reject_strings(X):
             "numbers. Convert numeric text with X.astype(float), and encode "
             "categories with sklearn.preprocessing.OneHotEncoder."
         )
+    columns = _non_numeric_columns(X)
+    if columns:
+        names = ", ".join(repr(name) for name in columns[:10])
+        more = f" and {len(columns) - 10} more" if len(columns) > 10 else ""
+        raise ValueError(
+            f"X has non-numeric columns: {names}{more}; SoftmaxClassifier needs "
+            "numbers. Encode categories with sklearn.preprocessing.OneHotEncoder "
+            "in a ColumnTransformer, e.g. make_pipeline(make_column_transformer("
+            f"(OneHotEncoder(), [{', '.join(repr(n) for n in columns[:3])}]), "
+            "remainder='passthrough'), SoftmaxClassifier())."
+        )
     return X
+
+
+def _non_numeric_columns(X):
+    """Names of a DataFrame's columns that hold text or categories of text."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns") or not hasattr(dtypes, "items"):
+        return []
+    bad = []
+    for name, dtype in dtypes.items():
+        if getattr(dtype, "kind", "O") in "biufcmM":
+            continue
+        values = getattr(dtype, "categories", None)
+        values = X[name] if values is None else values
+        if any(isinstance(v, str | bytes) for v in values):
+            bad.append(name)
+    return bad
 
 
 def _backend_for(X):

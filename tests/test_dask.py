@@ -332,3 +332,37 @@ def test_objective_is_one_map_reduce_per_evaluation(client):
     ref_loss, ref_grad = ref.loss_grad(theta)
     assert_allclose(loss, ref_loss, rtol=1e-12)
     assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("when", [3, 1])
+def test_client_closed_during_fit_is_a_clear_error(monkeypatch, when):
+    # Issue 15: an internal "FutureCancelledError: _pack-<hash> cancelled".
+    # The Client of this test is closed just before the given L-BFGS
+    # evaluation: the error says so, is chained from Dask's, and the fitted
+    # state is untouched.
+    from sksoftmax import _dask
+
+    X, y = make_data(n_samples=120)
+    clf = SoftmaxClassifier().fit(X, y)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+              for k, v in clf.__dict__.items()}
+    with distributed.LocalCluster(
+        n_workers=1, processes=False, threads_per_worker=1, dashboard_address=":0",
+    ) as cluster, distributed.Client(cluster, set_as_default=False) as own:
+        original = _dask.DaskSoftmaxObjective.loss_grad
+
+        def closing(self, theta):
+            if self.n_evaluations + 1 == when:
+                own.close()
+            return original(self, theta)
+
+        monkeypatch.setattr(_dask, "_active_client", lambda: own)
+        monkeypatch.setattr(_dask.DaskSoftmaxObjective, "loss_grad", closing)
+        with pytest.raises(RuntimeError, match=(
+                rf"cancelled or lost during L-BFGS evaluation {when} .*Client "
+                "closed")) as info:
+            clf.fit(da.from_array(X, chunks=40), da.from_array(y, chunks=40))
+    assert type(info.value.__cause__).__name__ in _dask._LOST
+    assert before.keys() == clf.__dict__.keys()
+    for key, value in before.items():
+        np.testing.assert_array_equal(clf.__dict__[key], value)

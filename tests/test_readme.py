@@ -1,0 +1,147 @@
+"""Numbers in the README and the docs' prose are what the code prints.
+
+The README's example carries its expected output in comments; the prose
+quotes iterations and gaps. Both are checked here, so that they cannot go
+stale when the solver changes (issue 15: the README said 50 iterations where
+the code printed 26). The optimum behind "67% above the optimum" is computed
+independently: a hand-written objective minimized by SciPy in standardized
+coordinates.
+"""
+
+import contextlib
+import io
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.optimize
+from scipy.special import logsumexp
+from sklearn.datasets import load_wine
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+QUICKSTART = (ROOT / "docs" / "quickstart.rst").read_text()
+USER_GUIDE = (ROOT / "docs" / "user_guide.rst").read_text()
+
+
+def _example():
+    return re.findall(r"```python\n(.*?)```", README, re.S)[0]
+
+
+@pytest.fixture(scope="module")
+def example_run():
+    out = io.StringIO()
+    namespace = {}
+    with contextlib.redirect_stdout(out):
+        exec(compile(_example(), "README.md", "exec"), namespace)
+    return out.getvalue().splitlines(), namespace
+
+
+def test_readme_example_prints_what_its_comments_say(example_run):
+    printed, _ = example_run
+    expected = [line.split("#", 1)[1].strip()
+                for line in _example().splitlines()
+                if line.startswith("print(") and "#" in line]
+    assert expected, "the README example documents no output"
+    assert len(printed) == len(expected), printed
+    for got, want in zip(printed, expected, strict=True):
+        assert got.split() == want.split(), (got, want)
+
+
+def _wine_train():
+    X, y = load_wine(return_X_y=True)
+    X_train, _, y_train, _ = train_test_split(X, y, random_state=0)
+    return X_train, y_train
+
+
+def _objective(X, y, coef, intercept, C=1.0):
+    Z = X @ coef.T + intercept
+    n = len(y)
+    return (np.mean(logsumexp(Z, axis=1) - Z[np.arange(n), y])
+            + np.sum(coef**2) / (2 * C * n))
+
+
+@pytest.fixture(scope="module")
+def wine_optimum():
+    # W = V / s, b = c - W @ m: the same problem in standardized coordinates,
+    # which plain L-BFGS-B solves in a few dozen iterations.
+    X, y = _wine_train()
+    m, s = X.mean(axis=0), X.std(axis=0)
+    K, d = 3, X.shape[1]
+
+    def fun(theta):
+        V, c = theta[:K * d].reshape(K, d), theta[K * d:]
+        W = V / s
+        b = c - W @ m
+        Z = X @ W.T + b
+        P = np.exp(Z - logsumexp(Z, axis=1, keepdims=True))
+        R = (P - np.eye(K)[y]) / len(y)
+        gW = R.T @ X + W / len(y)
+        gb = R.sum(axis=0)
+        gV = (gW - np.outer(gb, m)) / s
+        return _objective(X, y, W, b), np.concatenate([gV.ravel(), gb])
+
+    res = scipy.optimize.minimize(fun, np.zeros(K * (d + 1)), jac=True,
+                                  method="L-BFGS-B",
+                                  options={"gtol": 1e-12, "ftol": 0.0,
+                                           "maxiter": 5000})
+    return res.fun
+
+
+def _lr_gap_percent(wine_optimum):
+    X, y = _wine_train()
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        lr = LogisticRegression(C=1.0).fit(X, y)
+    assert any(issubclass(w.category, ConvergenceWarning) for w in record)
+    value = _objective(X, y, lr.coef_, lr.intercept_)
+    return value, 100 * (value - wine_optimum) / wine_optimum
+
+
+def test_readme_prose_numbers(example_run, wine_optimum):
+    _, namespace = example_run
+    clf = namespace["clf"]
+    assert int(re.search(r"reaches it in (\d+) iterations", README)[1]) == clf.n_iter_
+    _, gap = _lr_gap_percent(wine_optimum)
+    assert int(re.search(r"ConvergenceWarning` (\d+)% above the optimum",
+                         README)[1]) == round(gap)
+    # ... and the example's model is at that optimum.
+    X, y = _wine_train()
+    assert (_objective(X, y, clf.coef_, clf.intercept_) - wine_optimum
+            ) <= 1e-6 * wine_optimum
+
+
+def test_quickstart_and_user_guide_prose_numbers(example_run, wine_optimum):
+    _, namespace = example_run
+    n_iter = namespace["clf"].n_iter_
+    value, gap = _lr_gap_percent(wine_optimum)
+    assert int(re.search(r"converged in (\d+) L-BFGS", QUICKSTART)[1]) == n_iter
+    match = re.search(r"objective of ([0-9.]+), (\d+)% above", QUICKSTART)
+    assert float(match[1]) == round(value, 3)
+    assert int(match[2]) == round(gap)
+    prose = " ".join(USER_GUIDE.split())
+    assert int(re.search(r"the optimum in (\d+) iterations", prose)[1]) == n_iter
+    assert int(re.search(r"objective (\d+)% above it", prose)[1]) == round(gap)
+
+
+def test_readme_test_command_prints_no_coverage_and_ci_measures_it():
+    # Issue 15: the README's command printed a full coverage table.
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover - Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    addopts = config["tool"]["pytest"]["ini_options"].get("addopts", "")
+    assert "--cov" not in addopts
+    assert "python -m pytest\n" in README.split("```bash", 1)[1]
+    ci = (ROOT / ".ci" / "run").read_text().replace("\\\n", " ")
+    commands = [line.split() for line in ci.splitlines()
+                if line.strip().startswith("python -m pytest")]
+    assert len(commands) == 1
+    assert "--cov=sksoftmax" in commands[0]
+    assert "--cov-fail-under=95" in commands[0]
