@@ -38,6 +38,7 @@ Run from the repository root::
 import argparse
 import hashlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -224,6 +225,10 @@ def solvers(with_intelex=True):
     return out
 
 
+SHORT_NAMES = {"ours": "SoftmaxClassifier", "LR": "LR",
+               "LR-1": "LR, SciPy BLAS 1 thread", "intelex": "intelex"}
+
+
 def fit_once(make, context, X, y, trace=False):
     """Fit one default estimator; returns (seconds, model, peak bytes or None)."""
     model = make()
@@ -394,9 +399,14 @@ def main(argv=None):
     parser.add_argument("--compete", type=int, nargs="+", default=[],
                         metavar="N", help="also fit while N CPU-bound processes "
                         "run (several values: several rounds)")
-    parser.add_argument("--compete-seconds", type=float, default=1200,
+    parser.add_argument("--compete-seconds", type=float, default=600,
                         help="competitors stop by themselves after this long")
+    parser.add_argument("--solvers", nargs="+", default=None,
+                        choices=list(SHORT_NAMES),
+                        help="subset of the solvers (default: all)")
     args = parser.parse_args(argv)
+    # A terminated benchmark still stops its competitors (the with blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
     table = problems(args.quick)
     names = args.problems or list(table)
@@ -404,6 +414,9 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown problems {sorted(unknown)}; choose from {list(table)}")
     solver_table = solvers(not args.no_intelex)
+    if args.solvers:
+        keep = {SHORT_NAMES[s] for s in args.solvers}
+        solver_table = {k: v for k, v in solver_table.items() if k in keep}
     levels = [0, *[n for n in args.compete if n > 0]]
     print(f"# {os.cpu_count()} CPUs ({available_threads()} threads for our "
           f"fits), numpy {np.__version__}, scipy {scipy.__version__}, repeat "
@@ -417,7 +430,7 @@ def main(argv=None):
         yardstick = plain_objective(X, y)
         times, models = run_fits(name, X, y, solver_table, args.repeat, levels,
                                  args.compete_seconds)
-        lr_time = times[0, "LR"]
+        lr_time = times.get((0, "LR"), float("nan"))
         for s, (make, context) in solver_table.items():
             peak = None
             if not args.no_memory:
