@@ -35,6 +35,8 @@ L2 fit pays nothing for this layer.
 import numpy as np
 import scipy.optimize
 
+from sksoftmax._solver import projected_gradient
+
 
 class PenalizedProblem:
     """The conditioned objective with L1 / elastic-net, penalty factors, bounds.
@@ -167,12 +169,7 @@ class PenalizedProblem:
         grad : ndarray of shape (n_vars,)
             Zero at a KKT point.
         """
-        g = self.loss_grad(x)[1]
-        if self.bounds is None:
-            return g
-        blocked = (((x <= self.bounds.lb) & (g > 0))
-                   | ((x >= self.bounds.ub) & (g < 0)))
-        return np.where(blocked, 0.0, g)
+        return projected_gradient(x, self.loss_grad(x)[1], self.bounds)
 
     @property
     def n_vars(self):

@@ -107,7 +107,7 @@ class _Progress:
     def grad_max(self, x):
         """Largest component of the (projected) gradient at ``x``."""
         return float(np.max(np.abs(
-            _projected_gradient(x, self.grad_at(x), self.bounds))))
+            projected_gradient(x, self.grad_at(x), self.bounds))))
 
     def __call__(self, intermediate_result):
         x, f = intermediate_result.x, float(intermediate_result.fun)
@@ -229,8 +229,23 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
                         converged, message, grad_max, reason)
 
 
-def _projected_gradient(x, grad, bounds):
-    """The gradient with the components that point out of the box zeroed."""
+def projected_gradient(x, grad, bounds):
+    """The gradient with the components that point out of the box zeroed.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_params,)
+        A point inside ``bounds``.
+    grad : ndarray of shape (n_params,)
+        The gradient at ``x``.
+    bounds : scipy.optimize.Bounds or None
+        The box; None returns ``grad``.
+
+    Returns
+    -------
+    grad : ndarray of shape (n_params,)
+        Zero at a KKT point of the box-constrained problem.
+    """
     if bounds is None:
         return grad
     blocked = ((x <= bounds.lb) & (grad > 0)) | ((x >= bounds.ub) & (grad < 0))
