@@ -328,7 +328,8 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
             f"cov_type must be one of {list(_COV_TYPES)}; got {cov_type!r}."
         )
     clf, X, input_names = _final_estimator(estimator, X)
-    _check_smooth(clf)
+    C_fit, l1_ratio = _fitted_penalty(clf)
+    _check_smooth(clf, C_fit, l1_ratio)
     if _is_dask(y):
         y = _dask_to_numpy(y, "y")
     if _is_dask(sample_weight):
@@ -368,7 +369,7 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
     weights, scale = fit_weights(targets, sample_weight, X.shape[0],
                                  clf.class_weight, 1.0)
     with np.errstate(over="ignore"):
-        C = float(clf.C) * scale
+        C = C_fit * scale
     mu, sigma = column_scaling(X, weights, fit_intercept)
     others = np.array([k for k in range(n_classes) if k != ref])
 
@@ -438,7 +439,7 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
         )
     params = D.T
     return InferenceResult(params, cov, names, classes[others], classes[ref],
-                           cov_type, float(clf.C))
+                           cov_type, C_fit)
 
 
 def _final_estimator(estimator, X):
@@ -479,11 +480,24 @@ def _penalty_factor(clf, n_features):
     return np.broadcast_to(np.asarray(factor, dtype=np.float64), (n_features,))
 
 
-def _check_smooth(clf):
+def _fitted_penalty(clf):
+    """``(C, l1_ratio)`` the model was fitted with; SoftmaxClassifierCV's choice."""
+    if hasattr(clf, "C_"):
+        if not clf.refit:
+            raise ValueError(
+                "inference needs a model fitted at one C; this "
+                "SoftmaxClassifierCV has refit=False, so its coef_ averages the "
+                "folds' solutions and is the optimum of no objective. Use "
+                "refit=True."
+            )
+        return float(clf.C_), float(clf.l1_ratio_)
+    return float(clf.C), getattr(clf, "l1_ratio", 0.0)
+
+
+def _check_smooth(clf, C, l1_ratio):
     """Refuse fits whose objective is not twice differentiable at the optimum."""
-    l1_ratio = getattr(clf, "l1_ratio", 0.0)
     # With C=inf there is no penalty, whatever l1_ratio.
-    if l1_ratio is not None and l1_ratio > 0 and np.isfinite(clf.C):
+    if l1_ratio is not None and l1_ratio > 0 and np.isfinite(C):
         raise ValueError(
             f"inference needs a smooth objective; this fit has l1_ratio="
             f"{l1_ratio!r}. With an L1 penalty the estimate sits on kinks (exact "

@@ -14,7 +14,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sksoftmax import MAX_PARAMS, InferenceResult, SoftmaxClassifier, inference
+from sksoftmax import (
+    MAX_PARAMS,
+    InferenceResult,
+    SoftmaxClassifier,
+    SoftmaxClassifierCV,
+    inference,
+)
 
 TIGHT = {"C": np.inf, "tol": 1e-13, "max_iter": 20000, "max_fun": 100000}
 
@@ -547,3 +553,21 @@ def test_bad_input_page_lists_every_case():
     text = " ".join(page.read_text().split())
     missing = [doc for doc, *_ in BAD_CALLS if doc not in text]
     assert not missing, f"docs/bad_input.rst lacks rows for: {missing}"
+
+
+def test_cross_validated_model_uses_the_chosen_penalty():
+    # SoftmaxClassifierCV has no fitted C of its own: inference reads C_ and
+    # l1_ratio_, so it equals inference on a plain fit at the chosen C.
+    X, y = _synthetic()
+    X = StandardScaler().fit_transform(X)
+    tight = {"tol": 1e-12, "max_iter": 20000}
+    cv = SoftmaxClassifierCV(Cs=[0.01, 0.1, 1.0], cv=3, **tight).fit(X, y)
+    res = inference(cv, X, y)
+    ref = inference(SoftmaxClassifier(C=cv.C_, **tight).fit(X, y), X, y)
+    assert res.C == cv.C_
+    assert_allclose(res.params, ref.params, rtol=1e-6, atol=1e-8)
+    assert_allclose(res.bse, ref.bse, rtol=1e-6)
+    # Averaged fold coefficients optimize no objective: refused.
+    averaged = SoftmaxClassifierCV(Cs=[0.1, 1.0], cv=3, refit=False).fit(X, y)
+    with pytest.raises(ValueError, match="refit=False"):
+        inference(averaged, X, y)
