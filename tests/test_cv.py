@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
 from sklearn.datasets import load_digits, load_iris, load_wine, make_classification
@@ -26,6 +27,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.fixes import parse_version
 
 from sksoftmax import SoftmaxClassifier, SoftmaxClassifierCV
 
@@ -280,7 +282,11 @@ def test_user_scoring_matches_grid_search():
     X, y = dataset("wine")
     folds = folds_of(X, y, 3)
     Cs = [1e-4, 1e-2, 1.0]
-    for scoring in ["accuracy", "neg_brier_score"]:
+    # A label scorer and a probability scorer (multiclass Brier: scikit-learn
+    # 1.7+).
+    probabilistic = ("neg_brier_score" if parse_version(sklearn.__version__)
+                     >= parse_version("1.7") else "roc_auc_ovr")
+    for scoring in ["accuracy", probabilistic]:
         cv = SoftmaxClassifierCV(Cs=Cs, cv=folds, scoring=scoring, **TIGHT).fit(X, y)
         gs = grid_search(X, y, Cs, folds, scoring=scoring)
         assert_allclose(cv.scores_.mean(axis=0)[0],

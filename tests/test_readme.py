@@ -17,11 +17,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.optimize
+import sklearn
 from scipy.special import logsumexp
 from sklearn.datasets import load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
+from sklearn.utils.fixes import parse_version
+
+# The prose quotes how far scikit-learn 1.9's LogisticRegression stops from the
+# optimum; older releases stop elsewhere (1.6: 114% rather than 67%).
+LR_AS_QUOTED = parse_version(sklearn.__version__) >= parse_version("1.9")
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -107,9 +113,10 @@ def test_readme_prose_numbers(example_run, wine_optimum):
     _, namespace = example_run
     clf = namespace["clf"]
     assert int(re.search(r"reaches it in (\d+) iterations", README)[1]) == clf.n_iter_
-    _, gap = _lr_gap_percent(wine_optimum)
-    assert int(re.search(r"ConvergenceWarning` (\d+)% above the optimum",
-                         README)[1]) == round(gap)
+    if LR_AS_QUOTED:
+        _, gap = _lr_gap_percent(wine_optimum)
+        assert int(re.search(r"ConvergenceWarning` (\d+)% above the optimum",
+                             README)[1]) == round(gap)
     # ... and the example's model is at that optimum.
     X, y = _wine_train()
     assert (_objective(X, y, clf.coef_, clf.intercept_) - wine_optimum
@@ -119,14 +126,15 @@ def test_readme_prose_numbers(example_run, wine_optimum):
 def test_quickstart_and_user_guide_prose_numbers(example_run, wine_optimum):
     _, namespace = example_run
     n_iter = namespace["clf"].n_iter_
-    value, gap = _lr_gap_percent(wine_optimum)
     assert int(re.search(r"converged in (\d+) L-BFGS", QUICKSTART)[1]) == n_iter
-    match = re.search(r"objective of ([0-9.]+), (\d+)% above", QUICKSTART)
-    assert float(match[1]) == round(value, 3)
-    assert int(match[2]) == round(gap)
     prose = " ".join(USER_GUIDE.split())
     assert int(re.search(r"the optimum in (\d+) iterations", prose)[1]) == n_iter
-    assert int(re.search(r"objective (\d+)% above it", prose)[1]) == round(gap)
+    if LR_AS_QUOTED:
+        value, gap = _lr_gap_percent(wine_optimum)
+        match = re.search(r"objective of ([0-9.]+), (\d+)% above", QUICKSTART)
+        assert float(match[1]) == round(value, 3)
+        assert int(match[2]) == round(gap)
+        assert int(re.search(r"objective (\d+)% above it", prose)[1]) == round(gap)
 
 
 def test_readme_test_command_prints_no_coverage_and_ci_measures_it():
