@@ -32,7 +32,12 @@ from threadpoolctl import threadpool_limits
 
 from sksoftmax._executor import fit_executor
 from sksoftmax._loss import log_softmax
-from sksoftmax._objective import SoftmaxObjective, column_scaling, row_blocks
+from sksoftmax._objective import (
+    SoftmaxObjective,
+    column_scaling,
+    data_curvature,
+    row_blocks,
+)
 from sksoftmax._problem import check_penalty_params
 from sksoftmax._softmax import SoftmaxClassifier, _backend_for
 from sksoftmax._targets import Targets, fit_weights, prepare_targets
@@ -571,10 +576,13 @@ class _FoldPath:
         path = []  # (log C, coef, intercept) of the fits so far
         for c, C in enumerate(Cs):
             start = time.perf_counter()
+            init = _predict_start(path, C) or solver._initial_params(
+                len(totals), n_features, totals)
+            # The conditioning fits the curvature where this fit starts.
+            curvature = data_curvature(X_train, weights, mu, sigma, *init)
             objective = est._objective(X_train, targets, weights, C * c_scale,
-                                       mu, sigma)
-            coef, intercept = solver._solve(objective, totals,
-                                            init=_predict_start(path, C))
+                                       mu, sigma, curvature)
+            coef, intercept = solver._solve(objective, totals, init=init)
             path.append((np.log(C), coef, intercept))
             coefs[c, present] = coef
             intercepts[c, present] = intercept

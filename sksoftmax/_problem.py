@@ -171,6 +171,21 @@ class PenalizedProblem:
         """
         return projected_gradient(x, self.loss_grad(x)[1], self.bounds)
 
+    def rule_scale(self):
+        """Factors of the stopping rule's gradient (see
+        :meth:`~sksoftmax._objective.SoftmaxObjective.rule_scale`).
+
+        Returns
+        -------
+        scale : ndarray of shape (n_vars,) or None
+            A split entry's ``B`` part has the factor of its ``theta`` entry;
+            None when the rule reads the solver's gradient as it is.
+        """
+        scale = self.objective.rule_scale()
+        if scale is None or not self.n_split:
+            return scale
+        return np.concatenate([scale, scale[self._split]])
+
     @property
     def n_vars(self):
         """Length of ``x``."""

@@ -355,17 +355,18 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         )
         return X, targets
 
-    def _objective(self, X, targets, weights, C, mu, sigma):
+    def _objective(self, X, targets, weights, C, mu, sigma, curvature=None):
         """The conditioned objective of one fit, for a given (rescaled) ``C``.
 
         Building it costs no pass over ``X``: the column statistics ``mu``,
         ``sigma`` are computed by the caller, once per data set, so that a path
-        over several ``C`` reuses them.
+        over several ``C`` reuses them (and may pass the data ``curvature``
+        at its starting point, see :func:`~sksoftmax._objective.data_curvature`).
         """
         return SoftmaxObjective(
             X, targets.values, weights, targets.n_classes, C,
             self.fit_intercept, label_smoothing=targets.kernel_smoothing,
-            mu=mu, sigma=sigma,
+            mu=mu, sigma=sigma, curvature=curvature,
         )
 
     def _solve(self, objective, class_totals, classes=None, init=None):
@@ -430,9 +431,10 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``max_iter`` and ``max_fun``. Fits without bounds are run once, as
         before.
         """
+        rule_scale = problem.rule_scale()
         options = dict(tol=self.tol, history_size=self.history_size,
                        verbose=self.verbose, callback=bridge, bounds=problem.bounds,
-                       eps=eps)
+                       eps=eps, rule_scale=rule_scale)
         result = minimize_lbfgs(problem.loss_grad, theta0, max_iter=self.max_iter,
                                 max_fun=self.max_fun, **options)
         for _ in range(5 if problem.bounds is not None else 0):
@@ -441,7 +443,9 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             if (left <= 0 or left_fun <= 1
                     or "callback" in result.message.lower()
                     or meets_tol(result.fun, np.max(np.abs(
-                        problem.projected_gradient(result.x))), self.tol)):
+                        problem.projected_gradient(result.x)
+                        * (1.0 if rule_scale is None else rule_scale))),
+                        self.tol)):
                 break
             more = minimize_lbfgs(problem.loss_grad, result.x, max_iter=left,
                                   max_fun=left_fun, **options)

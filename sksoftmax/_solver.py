@@ -80,9 +80,11 @@ class _Progress:
     """Per-iteration bookkeeping: the stopping rule, loss curve, verbose lines,
     callbacks."""
 
-    def __init__(self, fun, verbose, callback, tol, bounds=None):
+    def __init__(self, fun, verbose, callback, tol, bounds=None,
+                 rule_scale=None):
         self.fun = fun
         self.bounds = bounds
+        self.rule_scale = rule_scale
         self.verbose = verbose
         self.callback = callback
         self.tol = tol
@@ -105,9 +107,12 @@ class _Progress:
         return self.evaluate(x)[1]  # the latest evaluation, as a rule
 
     def grad_max(self, x):
-        """Largest component of the (projected) gradient at ``x``."""
-        return float(np.max(np.abs(
-            projected_gradient(x, self.grad_at(x), self.bounds))))
+        """Largest component of the (projected) gradient at ``x``, in the
+        coordinates of the rule."""
+        grad = projected_gradient(x, self.grad_at(x), self.bounds)
+        if self.rule_scale is not None:
+            grad = grad * self.rule_scale
+        return float(np.max(np.abs(grad)))
 
     def __call__(self, intermediate_result):
         x, f = intermediate_result.x, float(intermediate_result.fun)
@@ -157,7 +162,8 @@ def meets_tol(f, grad_max, tol):
 
 
 def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
-                   verbose=0, callback=None, eps=_EPS64, bounds=None):
+                   verbose=0, callback=None, eps=_EPS64, bounds=None,
+                   rule_scale=None):
     """Minimize ``fun`` with ``scipy.optimize.minimize(method="L-BFGS-B")``.
 
     Parameters
@@ -188,12 +194,17 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
         Box constraints on ``x``; None for none. With bounds, the rule applies
         to the projected gradient (zero for a component at a bound whose
         gradient points outward).
+    rule_scale : ndarray of shape (n_params,), default=None
+        The rule reads ``gradient * rule_scale``: the gradient in other
+        coordinates than the solver's (see
+        :meth:`~sksoftmax._objective.SoftmaxObjective.rule_scale`); None
+        reads the gradient as it is.
 
     Returns
     -------
     result : SolverResult
     """
-    progress = _Progress(fun, verbose, callback, tol, bounds)
+    progress = _Progress(fun, verbose, callback, tol, bounds, rule_scale)
     x0 = np.asarray(x0, dtype=np.float64)
     f0, _ = progress.evaluate(x0)
     g0_max = progress.grad_max(x0)

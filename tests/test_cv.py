@@ -30,6 +30,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.fixes import parse_version
 
 from sksoftmax import SoftmaxClassifier, SoftmaxClassifierCV
+from sksoftmax._objective import SoftmaxObjective, column_scaling
+from sksoftmax._solver import meets_tol
 
 TIGHT = dict(tol=1e-10, max_iter=5000)
 
@@ -412,6 +414,30 @@ def test_warm_starts_iterate_along_the_path():
     X, y = dataset("digits_std")
     cv = SoftmaxClassifierCV(Cs=[1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4], cv=3).fit(X, y)
     assert np.all(cv.n_iter_ > 0)
+
+
+@pytest.mark.parametrize("name", ["digits", "synthetic"])
+def test_path_solutions_meet_tol_in_the_default_conditioning(name):
+    # The path conditions each fit for the curvature where it starts; tol must
+    # still hold where SoftmaxClassifier reads it. Checked with an objective
+    # built here at the default conditioning, at every (fold, C).
+    X, y = dataset(name)
+    folds = folds_of(X, y, 3)
+    tol = 1e-4  # above the rounding floor (a stall there counts as converged)
+    cv = SoftmaxClassifierCV(Cs=[1e-3, 1e-1, 10.0, 1e3], cv=folds, tol=tol,
+                             refit=False).fit(X, y)
+    classes = np.unique(y)
+    for i, (train, _) in enumerate(folds):
+        Xt, codes = X[train], np.searchsorted(classes, y[train])
+        w = np.ones(len(train))
+        mu, sigma = column_scaling(Xt, w, True)
+        for c, C in enumerate(cv.Cs_):
+            objective = SoftmaxObjective(Xt, codes, w, len(classes), C, True,
+                                         mu=mu, sigma=sigma)
+            theta = objective.from_original(cv.coefs_paths_[i, 0, c],
+                                            cv.intercepts_paths_[i, 0, c])
+            f, grad = objective.loss_grad(theta)
+            assert meets_tol(f, np.max(np.abs(grad)) * (1 - 1e-6), tol)
 
 
 def test_verbose_prints_one_line_per_fold_and_c(capsys):

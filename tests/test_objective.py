@@ -7,7 +7,12 @@ from numpy.testing import assert_allclose
 from sklearn._loss.loss import HalfMultinomialLoss
 from sklearn.linear_model._linear_loss import LinearModelLoss
 
-from sksoftmax._objective import SoftmaxObjective, column_scaling, row_blocks
+from sksoftmax._objective import (
+    SoftmaxObjective,
+    column_scaling,
+    data_curvature,
+    row_blocks,
+)
 
 
 def make_problem(n=60, d=4, k=3, *, sparse=False, weighted=False, soft=False,
@@ -264,3 +269,56 @@ def test_parallel_row_blocks_cover_rows(shape):
         assert len(blocks) >= _objective._MIN_BLOCKS
     if n * max(d, k) <= _objective._MIN_PARALLEL_BLOCK:
         assert len(blocks) == 1
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_data_curvature_against_hessian_diagonal(sparse, weighted):
+    # The median over columns of the class-averaged Hessian diagonal of the
+    # mean cross-entropy in centred, unit-variance columns, written out.
+    X, _, weights = make_problem(n=300, d=6, k=4, sparse=sparse,
+                                       weighted=weighted, seed=3)
+    mu, sigma = column_scaling(X, weights, True)
+    rng = np.random.default_rng(1)
+    coef, intercept = rng.standard_normal((4, 6)) * 0.3, rng.standard_normal(4)
+    Xd = X.toarray() if sparse else X
+    Z = Xd @ coef.T + intercept
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    U = (Xd - mu) / sigma
+    diag = np.einsum("i,ik,ij->kj", weights, P * (1 - P), U**2) / weights.sum()
+    expected = np.median(diag.mean(axis=0))
+    got = data_curvature(X, weights, mu, sigma, coef, intercept)
+    assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_data_curvature_at_the_prior_and_clipped():
+    X, targets, weights = make_problem(n=400, d=5, k=5, seed=4)
+    mu, sigma = column_scaling(X, weights, True)
+    p = np.bincount(targets) / len(targets)
+    log_p = np.log(p)
+    at_prior = data_curvature(X, weights, mu, sigma, np.zeros((5, 5)), log_p)
+    # Every row has the prior's probabilities: (1 - sum p^2) / K per column.
+    assert_allclose(at_prior, (1 - p @ p) / 5, rtol=1e-12)
+    # A fit that separates the classes has almost no curvature left: the floor.
+    huge = data_curvature(X, weights, mu, sigma, np.eye(5) * 1e4, log_p)
+    assert huge == 1e-3
+
+
+def test_rule_scale_reads_the_default_coordinates():
+    # With another curvature the solver sees other coordinates; rule_scale
+    # takes its gradient back to those of the default conditioning.
+    X, targets, weights = make_problem(n=80, d=5, k=3, seed=5)
+    mu, sigma = column_scaling(X, weights, True)
+    rng = np.random.default_rng(2)
+    coef, intercept = rng.standard_normal((3, 5)), rng.standard_normal(3)
+    default = SoftmaxObjective(X, targets, weights, 3, 0.01, True, mu=mu,
+                               sigma=sigma)
+    moved = SoftmaxObjective(X, targets, weights, 3, 0.01, True, mu=mu,
+                             sigma=sigma, curvature=0.2)
+    assert default.rule_scale() is None
+    assert not np.allclose(moved.sigma, default.sigma)
+    f0, g0 = default.loss_grad(default.from_original(coef, intercept))
+    f1, g1 = moved.loss_grad(moved.from_original(coef, intercept))
+    assert_allclose(f1, f0, rtol=1e-13)
+    assert_allclose(g1 * moved.rule_scale(), g0, rtol=1e-12, atol=1e-15)
