@@ -574,6 +574,7 @@ class _FoldPath:
         intercepts = np.zeros((len(Cs), n_classes))
         intercepts[:, ~present] = -np.inf
         path = []  # (log C, coef, intercept) of the fits so far
+        solver._pairs = None  # the last run's curvature (sksoftmax._carry)
         for c, C in enumerate(Cs):
             start = time.perf_counter()
             init = _predict_start(path, C) or solver._initial_params(
@@ -582,7 +583,9 @@ class _FoldPath:
             curvature = data_curvature(X_train, weights, mu, sigma, *init)
             objective = est._objective(X_train, targets, weights, C * c_scale,
                                        mu, sigma, curvature)
-            coef, intercept = solver._solve(objective, totals, init=init)
+            pairs = None if solver._pairs is None else solver._pairs.to(objective)
+            coef, intercept = solver._solve(objective, totals, init=init,
+                                            pairs=pairs, keep_pairs=True)
             path.append((np.log(C), coef, intercept))
             coefs[c, present] = coef
             intercepts[c, present] = intercept

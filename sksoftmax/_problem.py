@@ -171,20 +171,27 @@ class PenalizedProblem:
         """
         return projected_gradient(x, self.loss_grad(x)[1], self.bounds)
 
-    def rule_scale(self):
-        """Factors of the stopping rule's gradient (see
-        :meth:`~sksoftmax._objective.SoftmaxObjective.rule_scale`).
+    def rule_gradient(self, grad):
+        """The gradient the stopping rule reads, from the solver's.
+
+        The gradient in the default conditioning (see
+        :meth:`~sksoftmax._objective.SoftmaxObjective.rule_scale`); a split
+        entry's ``B`` part takes the factor of its ``theta`` entry.
+
+        Parameters
+        ----------
+        grad : ndarray of shape (n_vars,)
 
         Returns
         -------
-        scale : ndarray of shape (n_vars,) or None
-            A split entry's ``B`` part has the factor of its ``theta`` entry;
-            None when the rule reads the solver's gradient as it is.
+        grad : ndarray of shape (n_vars,)
         """
         scale = self.objective.rule_scale()
-        if scale is None or not self.n_split:
-            return scale
-        return np.concatenate([scale, scale[self._split]])
+        if scale is None:
+            return grad
+        if self.n_split:
+            scale = np.concatenate([scale, scale[self._split]])
+        return grad * scale
 
     @property
     def n_vars(self):

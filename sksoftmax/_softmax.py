@@ -15,6 +15,7 @@ from sklearn.utils.validation import (
 )
 
 from sksoftmax._callbacks import CallbackSupportMixin, fit_callbacks, lbfgs_callback
+from sksoftmax._carry import CurvaturePairs, PreconditionedProblem
 from sksoftmax._executor import fit_executor, map_blocks
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import (
@@ -369,7 +370,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             mu=mu, sigma=sigma, curvature=curvature,
         )
 
-    def _solve(self, objective, class_totals, classes=None, init=None):
+    def _solve(self, objective, class_totals, classes=None, init=None,
+               pairs=None, keep_pairs=False):
         """Run L-BFGS on ``objective``; set ``n_iter_``, ``loss_``, ``loss_curve_``.
 
         Shared by every backend: ``objective`` only has to provide
@@ -389,6 +391,14 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             path's previous solution, mapped into this fit's conditioned
             coordinates by the problem's ``start``); None uses
             :meth:`_initial_params`.
+        pairs : CurvaturePairs, default=None
+            A path's previous run's correction pairs, in ``objective``'s
+            coordinates: the run is preconditioned with them
+            (:mod:`sksoftmax._carry`) when the problem is smooth.
+        keep_pairs : bool, default=False
+            Leave this run's pairs (:class:`~sksoftmax._carry.CurvaturePairs`,
+            or None) in ``self._pairs`` for a path's next run. Never on a
+            user's estimator: they are as large as ten ``coef_``.
 
         Returns
         -------
@@ -402,6 +412,9 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                                         class_totals)
         problem = self._problem(objective)
         theta0 = problem.start(*init)
+        if pairs is not None and problem.bounds is None and problem._smooth:
+            problem = PreconditionedProblem(problem, theta0, pairs)
+            theta0 = problem.x0
         bridge = lbfgs_callback(self, problem, theta0, classes)
         # The kernel's dtype: its rounding floor is where a stall is convergence.
         dtype = np.dtype(getattr(objective, "np_dtype", objective.X.dtype))
@@ -411,6 +424,14 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if not result.converged and self.max_iter > 0:
             warn_not_converged(result, self.max_iter, tol=self.tol, dtype=dtype)
         coef, intercept = problem.solution(result.x)
+        if keep_pairs:
+            self._pairs = None
+            if result.pairs is not None and isinstance(problem,
+                                                       PreconditionedProblem):
+                self._pairs = CurvaturePairs(
+                    *problem.pairs_in_theta(*result.pairs), objective)
+            elif result.pairs is not None and problem.bounds is None:
+                self._pairs = CurvaturePairs(*result.pairs, objective)
         if self.fit_intercept:
             intercept = intercept - intercept.mean()
         self.n_iter_ = int(result.n_iter)
@@ -431,10 +452,9 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``max_iter`` and ``max_fun``. Fits without bounds are run once, as
         before.
         """
-        rule_scale = problem.rule_scale()
         options = dict(tol=self.tol, history_size=self.history_size,
                        verbose=self.verbose, callback=bridge, bounds=problem.bounds,
-                       eps=eps, rule_scale=rule_scale)
+                       eps=eps, rule=problem.rule_gradient)
         result = minimize_lbfgs(problem.loss_grad, theta0, max_iter=self.max_iter,
                                 max_fun=self.max_fun, **options)
         for _ in range(5 if problem.bounds is not None else 0):
@@ -443,8 +463,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             if (left <= 0 or left_fun <= 1
                     or "callback" in result.message.lower()
                     or meets_tol(result.fun, np.max(np.abs(
-                        problem.projected_gradient(result.x)
-                        * (1.0 if rule_scale is None else rule_scale))),
+                        problem.rule_gradient(
+                            problem.projected_gradient(result.x)))),
                         self.tol)):
                 break
             more = minimize_lbfgs(problem.loss_grad, result.x, max_iter=left,

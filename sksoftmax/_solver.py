@@ -63,6 +63,10 @@ class SolverResult:
     reason : str
         ``"tol"``, ``"rounding"``, ``"callback"``, ``"max_iter"``,
         ``"max_fun"``, ``"stall"`` or ``"no_iteration"``.
+    pairs : tuple of ndarray or None
+        ``(s, y)``, L-BFGS's last correction pairs (steps and gradient
+        changes, oldest first), each of shape (n_pairs, n_params); None when
+        no iteration ran.
     """
 
     x: np.ndarray
@@ -74,17 +78,17 @@ class SolverResult:
     message: str = ""
     grad_max: float = np.nan
     reason: str = "tol"
+    pairs: tuple = None
 
 
 class _Progress:
     """Per-iteration bookkeeping: the stopping rule, loss curve, verbose lines,
     callbacks."""
 
-    def __init__(self, fun, verbose, callback, tol, bounds=None,
-                 rule_scale=None):
+    def __init__(self, fun, verbose, callback, tol, bounds=None, rule=None):
         self.fun = fun
         self.bounds = bounds
-        self.rule_scale = rule_scale
+        self.rule = rule
         self.verbose = verbose
         self.callback = callback
         self.tol = tol
@@ -110,8 +114,8 @@ class _Progress:
         """Largest component of the (projected) gradient at ``x``, in the
         coordinates of the rule."""
         grad = projected_gradient(x, self.grad_at(x), self.bounds)
-        if self.rule_scale is not None:
-            grad = grad * self.rule_scale
+        if self.rule is not None:
+            grad = self.rule(grad)
         return float(np.max(np.abs(grad)))
 
     def __call__(self, intermediate_result):
@@ -163,7 +167,7 @@ def meets_tol(f, grad_max, tol):
 
 def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
                    verbose=0, callback=None, eps=_EPS64, bounds=None,
-                   rule_scale=None):
+                   rule=None):
     """Minimize ``fun`` with ``scipy.optimize.minimize(method="L-BFGS-B")``.
 
     Parameters
@@ -194,17 +198,17 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
         Box constraints on ``x``; None for none. With bounds, the rule applies
         to the projected gradient (zero for a component at a bound whose
         gradient points outward).
-    rule_scale : ndarray of shape (n_params,), default=None
-        The rule reads ``gradient * rule_scale``: the gradient in other
-        coordinates than the solver's (see
-        :meth:`~sksoftmax._objective.SoftmaxObjective.rule_scale`); None
+    rule : callable, default=None
+        ``rule(gradient)``: the (projected) gradient the stopping rule reads,
+        when it is read in other coordinates than the solver's (see
+        :meth:`~sksoftmax._problem.PenalizedProblem.rule_gradient`); None
         reads the gradient as it is.
 
     Returns
     -------
     result : SolverResult
     """
-    progress = _Progress(fun, verbose, callback, tol, bounds, rule_scale)
+    progress = _Progress(fun, verbose, callback, tol, bounds, rule)
     x0 = np.asarray(x0, dtype=np.float64)
     f0, _ = progress.evaluate(x0)
     g0_max = progress.grad_max(x0)
@@ -237,7 +241,28 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
     message = {"tol": "max|grad| <= tol * objective",
                "callback": "stopped by a callback"}.get(reason, str(res.message))
     return SolverResult(x, f, int(res.nit), progress.n_evaluations, loss_curve,
-                        converged, message, grad_max, reason)
+                        converged, message, grad_max, reason,
+                        _last_pairs(res, history_size))
+
+
+def _last_pairs(res, history_size):
+    """L-BFGS-B's correction pairs, oldest first, or None.
+
+    SciPy returns its workspace as it lies: a ring of ``history_size`` slots
+    in which the step of iteration ``k`` (counted from 0) went to slot
+    ``k % history_size`` at the start of iteration ``k + 1``, so the last
+    step is not among them. One update per iteration (L-BFGS-B skips one
+    only when its curvature is not positive) puts the oldest at slot
+    ``(n_iter - 1) % history_size``.
+    """
+    hess_inv = getattr(res, "hess_inv", None)
+    s, y = getattr(hess_inv, "sk", None), getattr(hess_inv, "yk", None)
+    if s is None or not len(s):
+        return None
+    if len(s) == history_size:
+        oldest = (int(res.nit) - 1) % history_size
+        s, y = np.roll(s, -oldest, axis=0), np.roll(y, -oldest, axis=0)
+    return np.array(s), np.array(y)
 
 
 def projected_gradient(x, grad, bounds):

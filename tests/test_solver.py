@@ -267,3 +267,27 @@ def test_column_vector_warning_points_at_the_callers_line():
     with pytest.warns(DataConversionWarning) as record:
         SoftmaxClassifier().fit(X, y[:, None])
     assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize("n_iter", [3, 5, 6, 7, 12, 13])
+def test_correction_pairs_are_the_last_steps_oldest_first(n_iter):
+    # The pairs minimize_lbfgs returns are L-BFGS-B's memory in the order it
+    # was written: the steps between the iterates a callback saw (all but the
+    # last step, which L-BFGS-B stores at the next iteration), y = A s.
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((30, 30))
+    A = A @ A.T + np.eye(30)
+    b = rng.standard_normal(30)
+    iterates = [np.zeros(30)]
+
+    def record(x, f, grad_max, k):
+        iterates.append(x.copy())
+
+    result = minimize_lbfgs(lambda x: (0.5 * x @ A @ x - b @ x, A @ x - b),
+                            np.zeros(30), max_iter=n_iter, tol=0.0,
+                            history_size=5, callback=record)
+    s, y = result.pairs
+    steps = np.diff(np.array(iterates), axis=0)
+    assert result.n_iter == n_iter
+    assert_allclose(s, steps[-1 - len(s):-1], rtol=1e-12, atol=1e-15)
+    assert_allclose(y, s @ A, rtol=1e-9, atol=1e-12)
