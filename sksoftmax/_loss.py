@@ -117,75 +117,78 @@ def block_loss_grad(X, targets, sample_weight, coef, intercept, *,
     grad_intercept : array of shape (K,)
         ``R.sum(axis=0)``.
     """
-    Z = X @ coef.T
-    if sp.issparse(Z):  # pragma: no cover - defensive, sparse @ dense is dense
-        Z = Z.toarray()
     if xp is not np:
+        Z = X @ coef.T
         return _block_loss_grad_xp(X, Z, targets, sample_weight, intercept, xp)
-    # In-place work below indexes the flattened logits: they must be C-ordered.
-    Z = np.ascontiguousarray(Z)
-    if intercept is not None:
-        Z += intercept
-    loss_sum, R = _residual_inplace(Z, targets, sample_weight, label_smoothing)
-    # Z now holds R = s (P - T). Both reductions over rows are BLAS products:
-    # much faster than NumPy's reductions along the short class axis.
+    # Class-major logits, shape (K, m): the per-class and per-sample updates
+    # below then run along rows of m values instead of K, which NumPy
+    # vectorizes. Measured per block against the sample-major layout (one
+    # thread): 0.78x on 20,000 x 50 with 5 classes, 0.94x on 10,485 x 100
+    # with 10, 1.0x with 100 classes. OpenBLAS's float32 product is faster
+    # sample-major (0.46 against 0.60 ms), so float32 logits are computed so
+    # and transposed (0.92x in all); for sparse X the product comes
+    # sample-major and its transpose stays a view (copying cost more than
+    # the layout saved).
     if sp.issparse(X):
-        grad_coef = (X.T @ R).T
+        ZT = (X @ coef.T).T
+    elif X.dtype == np.float32:
+        ZT = np.ascontiguousarray((X @ coef.T).T)
     else:
-        grad_coef = R.T @ X
-    grad_intercept = np.ones(R.shape[0], dtype=R.dtype) @ R
+        ZT = coef @ X.T
+    if intercept is not None:
+        ZT += intercept[:, None]
+    loss_sum, RT = _residual_inplace(ZT, targets, sample_weight, label_smoothing)
+    # ZT now holds R.T = (s (P - T)).T. Both reductions over samples are BLAS
+    # products: much faster than NumPy's reductions along the short class axis.
+    grad_coef = (X.T @ RT.T).T if sp.issparse(X) else RT @ X
+    grad_intercept = RT @ np.ones(RT.shape[1], dtype=RT.dtype)
     return loss_sum, grad_coef, grad_intercept
 
 
-def _residual_inplace(Z, targets, sample_weight, label_smoothing):
-    """Loss sum and ``R = s (P - T)``, written over the logits ``Z``.
+def _residual_inplace(ZT, targets, sample_weight, label_smoothing):
+    """Loss sum and ``R.T = (s (P - T)).T``, written over the logits ``ZT``.
 
-    The only temporaries are vectors of length ``m``: the logits are
-    exponentiated, normalized and weighted in place.
+    ``ZT`` has shape (K, m), in either memory order. The only temporaries are
+    vectors of length ``m``: the logits are exponentiated, normalized and
+    weighted in place.
     """
-    m, n_classes = Z.shape
-    bound = _NO_SHIFT_BOUND.get(Z.dtype, 0.0)
-    if m and not (-bound < Z.min() and Z.max() < bound):
-        # Shift each row by its maximum: exp never overflows and, since target
-        # rows sum to one, CE = log(sum(exp(Z'))) - T . Z' for the shifted Z'.
-        Z -= _row_max(Z)[:, None]
-    ones = np.ones(n_classes, dtype=Z.dtype)
+    n_classes, m = ZT.shape
+    bound = _NO_SHIFT_BOUND.get(ZT.dtype, 0.0)
+    if m and not (-bound < ZT.min() and ZT.max() < bound):
+        # Shift each sample by its maximum: exp never overflows and, since
+        # target rows sum to one, CE = log(sum(exp(z'))) - t . z' for the
+        # shifted z'.
+        ZT -= ZT.max(axis=0)
+    ones = np.ones(n_classes, dtype=ZT.dtype)
     if targets.ndim == 1:
-        flat = np.arange(m) * n_classes + targets
-        target_dot_z = Z.reshape(-1).take(flat)
+        # Flat positions of the targets in ZT's memory (C or F order).
+        memory = ZT.reshape(-1, order="A")
+        class_step, sample_step = (st // ZT.itemsize for st in ZT.strides)
+        target = targets * class_step + np.arange(m) * sample_step
+        target_dot_z = memory.take(target)
         if label_smoothing:
             target_dot_z = (1.0 - label_smoothing) * target_dot_z + (
                 label_smoothing / n_classes
-            ) * (Z @ ones)
+            ) * (ones @ ZT)
     else:
-        target_dot_z = np.einsum("ij,ij->i", targets, Z)
-    np.exp(Z, out=Z)
-    sum_exp = Z @ ones
+        target_dot_z = np.einsum("ij,ji->i", targets, ZT)
+    np.exp(ZT, out=ZT)
+    sum_exp = ones @ ZT
     ce = np.log(sum_exp)
     ce -= target_dot_z
     loss_sum = float(np.dot(sample_weight.astype(np.float64, copy=False),
                             ce.astype(np.float64, copy=False)))
     if targets.ndim == 1:
         # R = s P - s T with T the (smoothed) one-hot rows.
-        Z *= (sample_weight / sum_exp)[:, None]
-        Z.reshape(-1)[flat] -= (1.0 - label_smoothing) * sample_weight
+        ZT *= sample_weight / sum_exp
+        memory[target] -= (1.0 - label_smoothing) * sample_weight
         if label_smoothing:
-            Z -= ((label_smoothing / n_classes) * sample_weight)[:, None]
+            ZT -= (label_smoothing / n_classes) * sample_weight
     else:
-        Z *= (1.0 / sum_exp)[:, None]
-        Z -= targets
-        Z *= sample_weight[:, None]
-    return loss_sum, Z
-
-
-def _row_max(Z):
-    """Row maxima; a loop over the (few) columns beats ``Z.max(axis=1)``."""
-    if Z.shape[1] > 64:
-        return Z.max(axis=1)
-    out = Z[:, 0].copy()
-    for k in range(1, Z.shape[1]):
-        np.maximum(out, Z[:, k], out=out)
-    return out
+        ZT *= 1.0 / sum_exp
+        ZT -= targets.T
+        ZT *= sample_weight
+    return loss_sum, ZT
 
 
 def _block_loss_grad_xp(X, Z, targets, sample_weight, intercept, xp):
