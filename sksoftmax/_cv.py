@@ -235,9 +235,13 @@ n_features)
     largest.
 
     **The path.** The Cs are solved in increasing order, each fit starting
-    from the previous fit's coefficients, mapped into the conditioned
-    coordinates of the new ``C`` (the conditioning depends on ``C``). The
-    data, targets, weights and column statistics of a fold are computed once.
+    from the previous fits' coefficients extrapolated in ``log C``, mapped
+    into the conditioned coordinates of the new ``C`` (the conditioning
+    depends on ``C``, and on the data curvature at that start), and
+    preconditioned with the previous fit's L-BFGS curvature pairs (L2 fits
+    without bounds). The data, targets, weights and column statistics of a
+    fold are computed once. Each fit stops by the rule of
+    :class:`~sksoftmax.SoftmaxClassifier`, read in its default conditioning.
 
     **Selection.** With ``m_c`` the mean of the fold scores at ``C = c`` and
     ``se_c = std_c / sqrt(n_folds - 1)`` (``std`` over the folds, dividing
