@@ -201,11 +201,18 @@ class PreconditionedProblem:
     def loss_grad(self, u):
         """Objective and gradient in ``u`` (``M g_theta``; ``M`` is symmetric)."""
         f, grad = self.problem.loss_grad(self.theta(u))
-        return f, self.root.apply(grad)
+        grad_u = self.root.apply(grad)
+        self._last = (grad_u, grad)
+        return f, grad_u
 
     def rule_gradient(self, grad):
         """The gradient the stopping rule reads: that of ``theta``."""
-        return self.problem.rule_gradient(self.root.apply_inverse(grad))
+        last = getattr(self, "_last", None)
+        if last is not None and grad is last[0]:
+            grad = last[1]  # the latest evaluation's, as computed
+        else:
+            grad = self.root.apply_inverse(grad)
+        return self.problem.rule_gradient(grad)
 
     def to_original(self, u):
         """``(coef, intercept)`` at ``u``."""

@@ -33,9 +33,9 @@ from threadpoolctl import threadpool_limits
 from sksoftmax._executor import fit_executor
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import (
+    CurvatureProbe,
     SoftmaxObjective,
     column_scaling,
-    data_curvature,
     row_blocks,
 )
 from sksoftmax._problem import check_penalty_params
@@ -579,12 +579,13 @@ class _FoldPath:
         intercepts[:, ~present] = -np.inf
         path = []  # (log C, coef, intercept) of the fits so far
         solver._pairs = None  # the last run's curvature (sksoftmax._carry)
+        curvature_at = CurvatureProbe(X_train, weights, mu, sigma)
         for c, C in enumerate(Cs):
             start = time.perf_counter()
             init = _predict_start(path, C) or solver._initial_params(
                 len(totals), n_features, totals)
             # The conditioning fits the curvature where this fit starts.
-            curvature = data_curvature(X_train, weights, mu, sigma, *init)
+            curvature = curvature_at(*init)
             objective = est._objective(X_train, targets, weights, C * c_scale,
                                        mu, sigma, curvature)
             pairs = None if solver._pairs is None else solver._pairs.to(objective)

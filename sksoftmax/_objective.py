@@ -281,30 +281,62 @@ def data_curvature(X, sample_weight, mu, sigma, coef, intercept):
     curvature : float
         In ``[1e-3, 0.25]``.
     """
-    n = X.shape[0]
-    rows = np.arange(0, n, max(1, -(-n // _CURVATURE_SAMPLE)))
-    w = np.asarray(sample_weight, dtype=np.float64)[rows]
-    lo, hi = _CURVATURE_RANGE
-    if not w.sum() > 0:
-        return _DATA_CURVATURE
-    Xs = X[rows]
-    Z = np.asarray(Xs @ coef.T, dtype=np.float64) + intercept
-    Z -= Z.max(axis=1, keepdims=True)
-    np.exp(Z, out=Z)
-    P = Z / Z.sum(axis=1, keepdims=True)
-    q = w * (1.0 - np.einsum("ij,ij->i", P, P)) / P.shape[1]
-    if sp.issparse(Xs):  # sum_i q_i (x_ij - mu_j)^2, expanded
-        Xs = Xs.astype(np.float64)
-        second = np.asarray(Xs.multiply(Xs).T @ q).ravel()
-        first = np.asarray(Xs.T @ q).ravel()
-        spread = np.maximum(second - 2 * mu * first + mu**2 * q.sum(), 0.0)
-    else:
-        spread = q @ np.square(np.asarray(Xs, dtype=np.float64) - mu)
-    varying = sigma > 0
-    per_column = spread[varying] / (sigma[varying] ** 2 * w.sum())
-    if not per_column.size:
-        return _DATA_CURVATURE
-    return float(np.clip(np.median(per_column), lo, hi))
+    return CurvatureProbe(X, sample_weight, mu, sigma)(coef, intercept)
+
+
+class CurvatureProbe:
+    """:func:`data_curvature` at many points of one data set (a path's fold).
+
+    The sample of rows and their squared standardized values are prepared
+    once; each call then costs one product of the sample with ``coef``.
+
+    Parameters
+    ----------
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+        Training data.
+    sample_weight : ndarray of shape (n_samples,)
+        Nonnegative weights.
+    mu, sigma : ndarray of shape (n_features,)
+        Column centres and scales (:func:`column_scaling`).
+    """
+
+    def __init__(self, X, sample_weight, mu, sigma):
+        n = X.shape[0]
+        rows = np.arange(0, n, max(1, -(-n // _CURVATURE_SAMPLE)))
+        self.weights = np.asarray(sample_weight, dtype=np.float64)[rows]
+        self.varying = sigma > 0
+        sample = X[rows] if len(rows) < n else X
+        self.sample = sample.astype(np.float64) if sample.dtype != np.float64 \
+            else sample
+        if sp.issparse(sample):  # sum_i q_i (x_ij - mu_j)^2, expanded per call
+            self.mu, self.squares = mu, self.sample.multiply(self.sample).tocsc()
+            self.standardized = None
+        else:
+            u = (self.sample[:, self.varying] - mu[self.varying]) / sigma[
+                self.varying]
+            self.standardized = np.square(u, out=u)
+        self.sigma = sigma
+
+    def __call__(self, coef, intercept):
+        """The data curvature at ``(coef, intercept)``, in ``[1e-3, 0.25]``."""
+        w = self.weights
+        if not w.sum() > 0 or not np.any(self.varying):
+            return _DATA_CURVATURE
+        Z = np.asarray(self.sample @ coef.T, dtype=np.float64) + intercept
+        Z -= Z.max(axis=1, keepdims=True)
+        np.exp(Z, out=Z)
+        Z /= Z.sum(axis=1, keepdims=True)
+        q = w * (1.0 - np.einsum("ij,ij->i", Z, Z)) / Z.shape[1]
+        if self.standardized is not None:
+            spread = q @ self.standardized
+        else:
+            mu = self.mu
+            second = np.asarray(self.squares.T @ q).ravel()
+            first = np.asarray(self.sample.T @ q).ravel()
+            spread = np.maximum(second - 2 * mu * first + mu**2 * q.sum(), 0.0)
+            spread = spread[self.varying] / self.sigma[self.varying] ** 2
+        lo, hi = _CURVATURE_RANGE
+        return float(np.clip(np.median(spread / w.sum()), lo, hi))
 
 
 def row_blocks(n_rows, n_cols, n_classes=1, *, parallel=False):
@@ -453,6 +485,7 @@ class SoftmaxObjective:
     penalty_factor = None
     column_sigma = None
     curvature = _DATA_CURVATURE
+    _rule_scale = None
 
     def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,
                  label_smoothing=0.0, mu=None, sigma=None, curvature=None):
@@ -511,6 +544,7 @@ class SoftmaxObjective:
         """
         self.l2_reg_strength = float(l2_reg_strength)
         self.penalty_factor = penalty_factor
+        self._rule_scale = None
         if self.column_sigma is not None:
             per_column = (self.l2_reg_strength if penalty_factor is None
                           else self.l2_reg_strength * penalty_factor)
@@ -532,12 +566,15 @@ class SoftmaxObjective:
         """
         if self.column_sigma is None or self.curvature == _DATA_CURVATURE:
             return None
+        if self._rule_scale is not None:
+            return self._rule_scale  # read at every iteration: once per penalty
         per_column = (self.l2_reg_strength if self.penalty_factor is None
                       else self.l2_reg_strength * self.penalty_factor)
         scale = np.ones((self.n_classes, self.n_features + self.fit_intercept))
         scale[:, :self.n_features] = self.sigma / solver_scale(
             self.column_sigma, per_column)
-        return scale.ravel()
+        self._rule_scale = scale.ravel()
+        return self._rule_scale
 
     def to_original(self, theta):
         """Map ``theta`` to ``(coef, intercept)`` of the original features.

@@ -426,12 +426,11 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         coef, intercept = problem.solution(result.x)
         if keep_pairs:
             self._pairs = None
-            if result.pairs is not None and isinstance(problem,
-                                                       PreconditionedProblem):
-                self._pairs = CurvaturePairs(
-                    *problem.pairs_in_theta(*result.pairs), objective)
-            elif result.pairs is not None and problem.bounds is None:
-                self._pairs = CurvaturePairs(*result.pairs, objective)
+            if result.pairs is not None and problem.bounds is None:
+                s, y = result.pairs
+                if isinstance(problem, PreconditionedProblem):
+                    s, y = problem.pairs_in_theta(s, y)
+                self._pairs = CurvaturePairs(s, y, objective)
         if self.fit_intercept:
             intercept = intercept - intercept.mean()
         self.n_iter_ = int(result.n_iter)
