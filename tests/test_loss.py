@@ -50,7 +50,10 @@ def test_kernel_matches_naive_reference(dtype, smoothing, sparse, intercept):
     b = b if intercept else None
     Xb = sp.csr_matrix(X) if sparse else X
     expected = naive_loss_grad(X, T, s.astype(np.float64), W, b)
-    for targets, eps in ((y, smoothing), (T.astype(dtype), 0.0)):
+    # Soft targets in both memory orders: the objective keeps them
+    # column-major (aligned with the class-major logits).
+    T = T.astype(dtype)
+    for targets, eps in ((y, smoothing), (T, 0.0), (np.asfortranarray(T), 0.0)):
         loss, g_coef, g_b = block_loss_grad(Xb, targets, s, W, b,
                                             label_smoothing=eps)
         assert isinstance(loss, float)
