@@ -63,3 +63,5 @@ plt.show()
 clf = SoftmaxClassifier(C=10.0).fit(X, y)
 print("coef_ =\n", clf.coef_.round(3))
 print("intercept_ =", clf.intercept_.round(3), "(sums to zero)")
+
+# sphinx_gallery_thumbnail_path = "_build/panels/decision_regions_1_2.png"

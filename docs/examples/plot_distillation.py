@@ -111,3 +111,5 @@ plt.show()
 # the more accurate one, while with few labels the soft targets, which say
 # something about every class for every image, help. ``P`` needs no labels,
 # so a teacher can also label extra, unlabeled images for the student.
+
+# sphinx_gallery_thumbnail_path = "_build/panels/distillation_1_1.png"

@@ -104,3 +104,5 @@ plt.show()
 # (class, variable).
 
 res.summary().to_frame().round(3)
+
+# sphinx_gallery_thumbnail_path = "_build/panels/inference_1_1.png"

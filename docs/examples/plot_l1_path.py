@@ -65,6 +65,9 @@ for l1_ratio, coefs in paths.items():
 axes[2].set_xscale("log")
 axes[2].set_xlabel("C")
 axes[2].set_ylabel("number of nonzero coefficients")
-axes[2].axhline(paths[1.0][0].size, color="gray", ls=":", lw=1)
+axes[2].axhline(paths[1.0][0].size, color="gray", ls=":", lw=1,
+                label=f"all {paths[1.0][0].size} coefficients")
 axes[2].legend()
 plt.show()
+
+# sphinx_gallery_thumbnail_path = "_build/panels/l1_path_1_1.png"

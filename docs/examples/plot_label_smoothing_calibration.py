@@ -107,3 +107,5 @@ for eps, (loss, ece, acc) in zip(eps_values, scores, strict=True):
 # scoring="neg_log_loss")``. For a model that is already fitted,
 # :class:`~sklearn.calibration.CalibratedClassifierCV` post-processes the
 # probabilities instead.
+
+# sphinx_gallery_thumbnail_path = "_build/panels/label_smoothing_calibration_1_1.png"
