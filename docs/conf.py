@@ -103,7 +103,13 @@ html_title = f"sksoftmax {release}"
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
-    "secondary_sidebar_items": ["page-toc"],
+    # The gallery's examples print wide tables (summary()): they get the width
+    # of the page-contents column.
+    "secondary_sidebar_items": {
+        "**": ["page-toc"],
+        **{f"auto_examples/{example.stem}": []
+           for example in (DOCS / "examples").glob("plot_*.py")},
+    },
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
