@@ -79,6 +79,35 @@ def panel_path(src_dir, src_file, figure, panel):
     return Path(src_dir) / "_build" / "panels" / f"{name}_{figure}_{panel}.png"
 
 
+def save_panels(figure, path):
+    """Save each panel of ``figure`` on its own, if it has more than one.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        The figure.
+    path : callable
+        ``path(panel)`` gives the file of panel number ``panel`` (from 1).
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        The files written (none for a figure with one panel).
+    """
+    axes = [ax for ax in figure.axes if ax.get_visible() and ax.has_data()]
+    if len(axes) < 2:
+        return []
+    renderer = figure.canvas.get_renderer()
+    written = []
+    for panel, ax in enumerate(axes, start=1):
+        target = Path(path(panel))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        box = ax.get_tightbbox(renderer).transformed(figure.dpi_scale_trans.inverted())
+        figure.savefig(target, bbox_inches=box.padded(0.05))
+        written.append(target)
+    return written
+
+
 def panel_scraper(block, block_vars, gallery_conf, **kwargs):
     """Save every panel of multi-panel figures, then scrape as usual.
 
@@ -101,19 +130,9 @@ def panel_scraper(block, block_vars, gallery_conf, **kwargs):
     from sphinx_gallery.scrapers import matplotlib_scraper
 
     first = len(block_vars["image_path_iterator"]) + 1
-    for figure_index, number in enumerate(plt.get_fignums(), start=first):
-        figure = plt.figure(number)
-        axes = [ax for ax in figure.axes if ax.get_visible() and ax.has_data()]
-        if len(axes) < 2:
-            continue
-        renderer = figure.canvas.get_renderer()
-        for panel, ax in enumerate(axes, start=1):
-            path = panel_path(gallery_conf["src_dir"], block_vars["src_file"],
-                              figure_index, panel)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            box = ax.get_tightbbox(renderer).transformed(
-                figure.dpi_scale_trans.inverted())
-            figure.savefig(path, bbox_inches=box.padded(0.05))
+    for index, number in enumerate(plt.get_fignums(), start=first):
+        save_panels(plt.figure(number), lambda panel, index=index: panel_path(
+            gallery_conf["src_dir"], block_vars["src_file"], index, panel))
     return matplotlib_scraper(block, block_vars, gallery_conf, **kwargs)
 
 
