@@ -68,6 +68,7 @@ INTERSPHINX_PROJECTS = {
     "scipy": "https://docs.scipy.org/doc/scipy/",
     "sklearn": "https://scikit-learn.org/stable/",
     "dask": "https://docs.dask.org/en/stable/",
+    "joblib": "https://joblib.readthedocs.io/en/stable/",
 }
 if os.environ.get("SKSOFTMAX_DOCS_INTERSPHINX", "1") == "0":
     intersphinx_mapping = {}

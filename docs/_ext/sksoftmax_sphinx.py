@@ -15,7 +15,8 @@
   earlier build), so that a build without network has no failing fetch.
 """
 
-import concurrent.futures
+import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -190,9 +191,16 @@ def intersphinx_mapping_available(projects, cache_dir, timeout=5.0, fetch=_fetch
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: cache_dir / f"{name}-objects.inv" for name in projects}
-    with concurrent.futures.ThreadPoolExecutor(max(len(projects), 1)) as pool:
-        for name, base in projects.items():
-            pool.submit(fetch, base + "objects.inv", paths[name], timeout)
+    # Daemon threads with one deadline: a name lookup that hangs (which the
+    # socket timeout does not cover) cannot hold up the build or its exit.
+    threads = [threading.Thread(target=fetch, daemon=True,
+                                args=(base + "objects.inv", paths[name], timeout))
+               for name, base in projects.items()]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout + 1.0
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0.0))
     return {
         name: (base, str(paths[name])) for name, base in projects.items()
         if paths[name].is_file() and _readable_inventory(paths[name])
