@@ -98,6 +98,9 @@ def save_panels(figure, path):
     axes = [ax for ax in figure.axes if ax.get_visible() and ax.has_data()]
     if len(axes) < 2:
         return []
+    # Lay the figure out first (constrained or tight layout moves the axes
+    # when drawn), so that the boxes are those of the saved figure.
+    figure.draw_without_rendering()
     renderer = figure.canvas.get_renderer()
     written = []
     for panel, ax in enumerate(axes, start=1):
