@@ -18,6 +18,7 @@ from sksoftmax._callbacks import CallbackSupportMixin, fit_callbacks, lbfgs_call
 from sksoftmax._carry import CurvaturePairs, PreconditionedProblem
 from sksoftmax._executor import fit_executor, map_blocks
 from sksoftmax._loss import log_softmax
+from sksoftmax._metrics import expected_accuracy, n_soft_columns
 from sksoftmax._objective import (
     SoftmaxObjective,
     column_scaling,
@@ -689,6 +690,41 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if backend is not None:
             return backend.softmax(self._logits(X, "predict_proba"))
         return self._logits(X, "predict_proba", post=_softmax_rows)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on labels; expected accuracy on soft targets.
+
+        For a 2-D ``y`` of soft targets ``P`` the score is
+        ``sum_i s_i P[i, predicted class of i] / sum_i s_i``: the probability
+        that the prediction matches a label drawn from ``P_i``. It equals the
+        accuracy for one-hot rows, so ``cross_val_score`` and ``GridSearchCV``
+        rank models the same way on labels and on soft targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            True labels, or soft targets whose columns follow ``classes_``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Nonnegative weight of each sample.
+
+        Returns
+        -------
+        score : float
+            Weighted (expected) accuracy, between 0 and 1.
+        """
+        n_columns = n_soft_columns(y)
+        if not n_columns:
+            return super().score(X, y, sample_weight=sample_weight)
+        check_is_fitted(self)
+        if n_columns != len(self.classes_):
+            raise ValueError(
+                f"y has {n_columns} columns of soft targets; the model has "
+                f"{len(self.classes_)} classes."
+            )
+        predicted = np.searchsorted(self.classes_, np.asarray(self.predict(X)))
+        return expected_accuracy(y, predicted, sample_weight)
 
 
 def _binary_score(Z):
