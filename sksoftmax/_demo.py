@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from sksoftmax._executor import available_threads
 from sksoftmax._objective import SoftmaxObjective
 from sksoftmax._softmax import SoftmaxClassifier
+from sksoftmax._targets import plain_label
 
 DESCRIPTION = """\
 Compare sksoftmax.SoftmaxClassifier with scikit-learn's
@@ -749,12 +750,6 @@ def _run_experiments(X, y, folds, C, grid, max_iter, do_grid, out):
                                 max_iter), file=out)
 
 
-def _plain(value):
-    """A label as the user wrote it: ``5``, ``11.03``, ``'class_2'``."""
-    value = value.item() if isinstance(value, np.generic) else value
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def _check_target(parser, y, target, cv):
     """Refuse targets the demo cannot cross-validate, saying why."""
     classes, counts = np.unique(y, return_counts=True)
@@ -763,7 +758,7 @@ def _check_target(parser, y, target, cv):
     if y.dtype.kind in "iuf":
         fractional = y.dtype.kind == "f" and np.any(y != np.round(y))
         if fractional or len(classes) > max(20, len(y) // 2):
-            examples = ", ".join(_plain(v) for v in classes[:3])
+            examples = ", ".join(plain_label(v) for v in classes[:3])
             parser.error(
                 f"column {target!r} looks continuous: {len(classes)} distinct "
                 f"values among {len(y)} rows ({examples}, ...). This demo "
@@ -772,7 +767,7 @@ def _check_target(parser, y, target, cv):
             )
     if counts.min() < cv:
         parser.error(
-            f"the smallest class ({_plain(classes[np.argmin(counts)])}) has "
+            f"the smallest class ({plain_label(classes[np.argmin(counts)])}) has "
             f"{counts.min()} sample{'s' if counts.min() != 1 else ''}; "
             f"stratified {cv}-fold cross-validation needs at least {cv} per "
             "class (lower --cv)"

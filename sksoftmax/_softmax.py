@@ -351,6 +351,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             self, _reject_strings(X), accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32], reset=True,
         )
+        _check_duplicate_sums(X)
         targets = prepare_targets(
             y, n_samples=X.shape[0], ignore_label=self.ignore_label,
             label_smoothing=self.label_smoothing,
@@ -509,10 +510,12 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self)
-        return validate_data(
+        X = validate_data(
             self, _reject_strings(X), accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32], reset=False,
         )
+        _check_duplicate_sums(X)
+        return X
 
     def _logits(self, X, method, post=None):
         """Logits; for NumPy / SciPy input ``post(logits)``, block by block.
@@ -773,6 +776,40 @@ def _reject_strings(X):
             "remainder='passthrough'), SoftmaxClassifier())."
         )
     return X
+
+
+def _check_duplicate_sums(X, block=1 << 20):
+    """Refuse a sparse ``X`` whose duplicate entries sum beyond the dtype's range.
+
+    Validation checks the stored values; the products add duplicates (entries
+    of the same row and column) together, and finite values can sum to
+    infinity. A duplicate group's sum is at most the sum of the magnitudes of
+    its row (column for CSC), so only rows where that sum overflows are summed
+    exactly: no copy of ``X``, a temporary of at most ``block`` values.
+    """
+    if not sp.issparse(X) or X.has_canonical_format:
+        return
+    limit = np.finfo(X.dtype).max
+    indptr = X.indptr
+    suspect = []
+    for start in range(0, len(indptr) - 1, max(1, block // 16)):
+        stop = min(start + max(1, block // 16), len(indptr) - 1)
+        counts = np.diff(indptr[start:stop + 1])
+        sums = np.bincount(np.repeat(np.arange(stop - start), counts),
+                           weights=np.abs(X.data[indptr[start]:indptr[stop]]),
+                           minlength=stop - start)
+        suspect.extend(start + np.flatnonzero(~(sums <= limit)))
+    if not suspect:
+        return
+    part = X[suspect] if X.format == "csr" else X[:, suspect]
+    part.sum_duplicates()
+    if not np.isfinite(part.data).all():
+        raise ValueError(
+            f"Input X contains infinity or a value too large for {X.dtype!r} "
+            "once its duplicate entries (several values stored for one row and "
+            "column, which are added up) are summed. Check the values, or sum "
+            "them with X.sum_duplicates() first."
+        )
 
 
 def _non_numeric_columns(X):
