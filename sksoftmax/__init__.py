@@ -6,16 +6,23 @@ label.
 """
 
 from sksoftmax._cv import SoftmaxClassifierCV
-from sksoftmax._inference import MAX_PARAMS, InferenceResult, inference
+from sksoftmax._inference import InferenceResult, inference
+from sksoftmax._metrics import (
+    cross_val_predict_proba,
+    soft_log_loss,
+    soft_log_loss_scorer,
+)
 from sksoftmax._softmax import SoftmaxClassifier
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "MAX_PARAMS",
     "InferenceResult",
     "SoftmaxClassifier",
     "SoftmaxClassifierCV",
     "__version__",
+    "cross_val_predict_proba",
     "inference",
+    "soft_log_loss",
+    "soft_log_loss_scorer",
 ]

@@ -15,6 +15,7 @@ vectors ``(-w / 2, w / 2)``.
 """
 
 import argparse
+import contextlib
 import csv
 import io
 import re
@@ -28,10 +29,12 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
+from sksoftmax._executor import available_threads
 from sksoftmax._objective import SoftmaxObjective
 from sksoftmax._softmax import SoftmaxClassifier
+from sksoftmax._targets import plain_label
 
 DESCRIPTION = """\
 Compare sksoftmax.SoftmaxClassifier with scikit-learn's
@@ -93,6 +96,12 @@ def build_parser():
         "--max-iter", type=int, default=None, dest="max_iter",
         help="max_iter of both models (default: each library's own default, "
         "1000 for SoftmaxClassifier and 100 for LogisticRegression)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, metavar="N",
+        help="run both models on N threads (BLAS pools limited with "
+        "threadpoolctl, which SoftmaxClassifier's own threads follow; default: "
+        "each library's default)",
     )
     parser.add_argument(
         "--no-grid", action="store_true",
@@ -418,7 +427,7 @@ def grid_search_table(X, y, cv, grid, max_iter):
     -------
     rows : list of dict
         Keys ``model, best_C, log_loss, log_loss_std, accuracy, accuracy_std,
-        time, objective, refit_warned, warned, n_fits``.
+        time, objective, refit_warned, max_iter, warned, n_fits``.
     """
     n_classes = len(np.unique(y))
     factor = 2 if n_classes == 2 else 1
@@ -447,6 +456,7 @@ def grid_search_table(X, y, cv, grid, max_iter):
             "time": elapsed,
             "objective": objective_value(X, y, *softmax_params(est), best_C),
             "refit_warned": n_iterations(est) >= est.max_iter,
+            "max_iter": est.max_iter,
             "warned": warned,
             "n_fits": len(grid) * cv.get_n_splits() + 1,
         })
@@ -513,20 +523,24 @@ def format_grid_table(rows, max_iter=None):
     text : str
     """
     best = min(row["objective"] for row in rows)
+    gaps = [_gap(row["objective"], best) for row in rows]
+    objectives = [
+        f"{row['objective']:.5f} {gap:>{max(map(len, gaps))}}"
+        + (" *" if row["refit_warned"] else "  ")
+        for row, gap in zip(rows, gaps, strict=True)
+    ]
+    width = max(len("refit objective"), *map(len, objectives))
     lines = [
         f"{'model':<20} {'best C':>7} {'log-loss (std)':>16} "
-        f"{'accuracy (std)':>16} {'search time':>11} {'refit objective':>17} "
-        f"{'warned':>9}",
+        f"{'accuracy (std)':>16} {'search time':>11} "
+        f"{'refit objective':<{width}} {'warned':>9}",
     ]
-    for row in rows:
-        star = " *" if row["refit_warned"] else "  "
-        objective = (f"{row['objective']:.5f} {_gap(row['objective'], best)}"
-                     + star)
+    for row, objective in zip(rows, objectives, strict=True):
         lines.append(
             f"{row['model']:<20} {row['best_C']:>7g} "
             f"{_mean_std(row['log_loss'], row['log_loss_std']):>16} "
             f"{_mean_std(row['accuracy'], row['accuracy_std']):>16} "
-            f"{row['time']:>10.2f}s {objective:>17} "
+            f"{row['time']:>10.2f}s {objective:>{width}} "
             f"{_of(row['warned'], row['n_fits']):>9}"
         )
     lines += [
@@ -542,17 +556,30 @@ def format_grid_table(rows, max_iter=None):
         "  warned              fits of the search (refit included) that raised a",
         "                      ConvergenceWarning (not printed)",
     ]
-    n_refits = sum(bool(row["refit_warned"]) for row in rows)
-    if n_refits:
-        refits = "refit" if n_refits == 1 else "refits"
-        whose = ("its objective is" if n_refits == 1
-                 else "their objectives are")
+    stopped = [row for row in rows if row["refit_warned"]]
+    if stopped:
         lines.append(textwrap.fill(
-            f"* {n_refits} {refits} stopped at {_limit_text(max_iter)} "
-            f"without converging: {whose} above the optimum.",
-            width=79, initial_indent="  ", subsequent_indent="    ",
+            _refit_footnote(stopped, max_iter), width=79, initial_indent="  ",
+            subsequent_indent="    ",
         ))
     return "\n".join(lines)
+
+
+def _refit_footnote(stopped, max_iter):
+    """The footnote under the grid table, naming each refit that stopped."""
+    def limit(row):
+        default = "" if max_iter is not None else (
+            ", sksoftmax's default" if row["model"] == "SoftmaxClassifier"
+            else ", scikit-learn's default")
+        return f"max_iter={row['max_iter']}{default}"
+
+    if len(stopped) == 1:
+        row = stopped[0]
+        return (f"* {row['model']}'s refit stopped at {limit(row)}, without "
+                "converging: its objective is above the optimum.")
+    names = " and ".join(f"{row['model']} ({limit(row)})" for row in stopped)
+    return (f"* The refits of {names} stopped without converging: their "
+            "objectives are above the optimum.")
 
 
 def _mean_std(mean, std):
@@ -639,7 +666,7 @@ scores of two nearly equal models differ by fold noise."""
 
 
 def run(X, y, *, title, cv=5, C=1.0, grid=(0.01, 0.1, 1.0, 10.0), max_iter=None,
-        do_grid=True, out=None):
+        do_grid=True, out=None, threads=None):
     """Run both experiments on ``(X, y)`` and print the tables.
 
     Parameters
@@ -662,6 +689,10 @@ def run(X, y, *, title, cv=5, C=1.0, grid=(0.01, 0.1, 1.0, 10.0), max_iter=None,
         Whether to run the grid search.
     out : file-like, default=None
         Where to print; None means ``sys.stdout``.
+    threads : int, default=None
+        Thread limit of both models (BLAS pools through threadpoolctl, which
+        SoftmaxClassifier's own threads follow); None keeps each library's
+        default.
     """
     out = sys.stdout if out is None else out
     n_classes = len(np.unique(y))
@@ -679,11 +710,28 @@ def run(X, y, *, title, cv=5, C=1.0, grid=(0.01, 0.1, 1.0, 10.0), max_iter=None,
             file=out,
         )
     print(f"\n{INTRO}", file=out)
-    # One BLAS thread for both models: the products here are small (a few
-    # thousand rows, tens of columns), where extra threads only add overhead,
-    # and on a busy machine spinning BLAS threads slowed fits 10-50x.
-    with threadpool_limits(limits=1, user_api="blas"):
+    print("\n" + _wrap(_threads_note(threads)), file=out)
+    limit = (contextlib.nullcontext() if threads is None else
+             threadpool_limits(limits=threads, user_api="blas"))
+    with limit:
         _run_experiments(X, y, folds, C, grid, max_iter, do_grid, out)
+
+
+def _threads_note(threads):
+    """How many threads each model runs on, in one sentence."""
+    if threads is not None:
+        return (f"Threads: both models on {threads} (--threads): the BLAS pools "
+                "are limited to it, and SoftmaxClassifier's own threads follow "
+                "that limit.")
+    counts = sorted({info["num_threads"] for info in threadpool_info()
+                     if info["user_api"] == "blas"})
+    blas = "/".join(map(str, counts)) or "no BLAS found,"
+    return (f"Threads: each library's default. LogisticRegression runs on this "
+            f"installation's BLAS pools ({blas} threads); SoftmaxClassifier runs "
+            f"its row blocks on {available_threads()} threads of its own, with "
+            "BLAS at one thread inside its fits. Idle BLAS threads spin, which "
+            "costs time on small data or a busy machine: --threads 1 puts both "
+            "on one thread, LogisticRegression's best case there.")
 
 
 def _run_experiments(X, y, folds, C, grid, max_iter, do_grid, out):
@@ -702,12 +750,6 @@ def _run_experiments(X, y, folds, C, grid, max_iter, do_grid, out):
                                 max_iter), file=out)
 
 
-def _plain(value):
-    """A label as the user wrote it: ``5``, ``11.03``, ``'class_2'``."""
-    value = value.item() if isinstance(value, np.generic) else value
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def _check_target(parser, y, target, cv):
     """Refuse targets the demo cannot cross-validate, saying why."""
     classes, counts = np.unique(y, return_counts=True)
@@ -716,7 +758,7 @@ def _check_target(parser, y, target, cv):
     if y.dtype.kind in "iuf":
         fractional = y.dtype.kind == "f" and np.any(y != np.round(y))
         if fractional or len(classes) > max(20, len(y) // 2):
-            examples = ", ".join(_plain(v) for v in classes[:3])
+            examples = ", ".join(plain_label(v) for v in classes[:3])
             parser.error(
                 f"column {target!r} looks continuous: {len(classes)} distinct "
                 f"values among {len(y)} rows ({examples}, ...). This demo "
@@ -725,7 +767,7 @@ def _check_target(parser, y, target, cv):
             )
     if counts.min() < cv:
         parser.error(
-            f"the smallest class ({_plain(classes[np.argmin(counts)])}) has "
+            f"the smallest class ({plain_label(classes[np.argmin(counts)])}) has "
             f"{counts.min()} sample{'s' if counts.min() != 1 else ''}; "
             f"stratified {cv}-fold cross-validation needs at least {cv} per "
             "class (lower --cv)"
@@ -754,6 +796,8 @@ def main(argv=None):
         parser.error("C values must be positive")
     if args.max_iter is not None and args.max_iter < 1:
         parser.error("--max-iter must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
     if args.data is None:
         if args.target is not None:
             parser.error("--target needs --data")
@@ -776,5 +820,5 @@ def main(argv=None):
             print(textwrap.fill(note, width=79))
         _check_target(parser, y, args.target, args.cv)
     run(X, y, title=title, cv=args.cv, C=args.C, grid=args.grid,
-        max_iter=args.max_iter, do_grid=not args.no_grid)
+        max_iter=args.max_iter, do_grid=not args.no_grid, threads=args.threads)
     return 0

@@ -295,7 +295,7 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
     ValueError
         For a penalty that is not smooth (``l1_ratio > 0``) or a constrained
         fit, ``"nonrobust"`` with soft targets or label smoothing, more than
-        :data:`MAX_PARAMS` parameters, or data that do not match the fit.
+        ``MAX_PARAMS`` (10,000) parameters, or data that do not match the fit.
 
     Warns
     -----

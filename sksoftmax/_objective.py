@@ -238,8 +238,12 @@ def solver_scale(sigma, l2_reg_strength, curvature=_DATA_CURVATURE):
     """
     if not np.any(l2_reg_strength):
         return sigma
+    with np.errstate(over="ignore"):  # a penalty near the float64 limit
+        penalty_scale = np.sqrt(l2_reg_strength / curvature)
+    if not np.all(np.isfinite(penalty_scale)):
+        penalty_scale = np.sqrt(l2_reg_strength) / np.sqrt(curvature)
     # hypot: no overflow for columns of size 1e300.
-    return np.hypot(sigma, np.sqrt(l2_reg_strength / curvature))
+    return np.hypot(sigma, penalty_scale)
 
 
 # Rows of the sample that data_curvature reads: an estimate of a median, not

@@ -410,6 +410,12 @@ def check_penalty_params(penalty_factor, coef_bounds, positive, n_classes,
                 "coef_bounds must allow zero (lower <= 0 <= upper, glmnet's "
                 "rule): a coefficient of zero has to be feasible."
             )
+    if positive and lower is not None and np.any(np.isfinite(lower) & (lower != 0)):
+        raise ValueError(
+            "positive=True sets every lower bound to 0, but coef_bounds gives "
+            "other lower bounds; give coef_bounds=(-np.inf, upper) or (0, upper) "
+            "with positive=True, or drop positive."
+        )
     if positive:
         lower = np.zeros((n_classes, n_features)) if lower is None else (
             np.maximum(lower, 0.0))

@@ -18,6 +18,7 @@ from sksoftmax._callbacks import CallbackSupportMixin, fit_callbacks, lbfgs_call
 from sksoftmax._carry import CurvaturePairs, PreconditionedProblem
 from sksoftmax._executor import fit_executor, map_blocks
 from sksoftmax._loss import log_softmax
+from sksoftmax._metrics import expected_accuracy, n_soft_columns
 from sksoftmax._objective import (
     SoftmaxObjective,
     column_scaling,
@@ -350,6 +351,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             self, _reject_strings(X), accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32], reset=True,
         )
+        _check_duplicate_sums(X)
         targets = prepare_targets(
             y, n_samples=X.shape[0], ignore_label=self.ignore_label,
             label_smoothing=self.label_smoothing,
@@ -508,10 +510,12 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self)
-        return validate_data(
+        X = validate_data(
             self, _reject_strings(X), accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32], reset=False,
         )
+        _check_duplicate_sums(X)
+        return X
 
     def _logits(self, X, method, post=None):
         """Logits; for NumPy / SciPy input ``post(logits)``, block by block.
@@ -690,6 +694,41 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return backend.softmax(self._logits(X, "predict_proba"))
         return self._logits(X, "predict_proba", post=_softmax_rows)
 
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on labels; expected accuracy on soft targets.
+
+        For a 2-D ``y`` of soft targets ``P`` the score is
+        ``sum_i s_i P[i, predicted class of i] / sum_i s_i``: the probability
+        that the prediction matches a label drawn from ``P_i``. It equals the
+        accuracy for one-hot rows, so ``cross_val_score`` and ``GridSearchCV``
+        rank models the same way on labels and on soft targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            True labels, or soft targets whose columns follow ``classes_``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Nonnegative weight of each sample.
+
+        Returns
+        -------
+        score : float
+            Weighted (expected) accuracy, between 0 and 1.
+        """
+        n_columns = n_soft_columns(y)
+        if not n_columns:
+            return super().score(X, y, sample_weight=sample_weight)
+        check_is_fitted(self)
+        if n_columns != len(self.classes_):
+            raise ValueError(
+                f"y has {n_columns} columns of soft targets; the model has "
+                f"{len(self.classes_)} classes."
+            )
+        predicted = np.searchsorted(self.classes_, np.asarray(self.predict(X)))
+        return expected_accuracy(y, predicted, sample_weight)
+
 
 def _binary_score(Z):
     """scikit-learn's binary decision function ``z_1 - z_0``; logits otherwise."""
@@ -737,6 +776,40 @@ def _reject_strings(X):
             "remainder='passthrough'), SoftmaxClassifier())."
         )
     return X
+
+
+def _check_duplicate_sums(X, block=1 << 20):
+    """Refuse a sparse ``X`` whose duplicate entries sum beyond the dtype's range.
+
+    Validation checks the stored values; the products add duplicates (entries
+    of the same row and column) together, and finite values can sum to
+    infinity. A duplicate group's sum is at most the sum of the magnitudes of
+    its row (column for CSC), so only rows where that sum overflows are summed
+    exactly: no copy of ``X``, a temporary of at most ``block`` values.
+    """
+    if not sp.issparse(X) or X.has_canonical_format:
+        return
+    limit = np.finfo(X.dtype).max
+    indptr = X.indptr
+    suspect = []
+    for start in range(0, len(indptr) - 1, max(1, block // 16)):
+        stop = min(start + max(1, block // 16), len(indptr) - 1)
+        counts = np.diff(indptr[start:stop + 1])
+        sums = np.bincount(np.repeat(np.arange(stop - start), counts),
+                           weights=np.abs(X.data[indptr[start]:indptr[stop]]),
+                           minlength=stop - start)
+        suspect.extend(start + np.flatnonzero(~(sums <= limit)))
+    if not suspect:
+        return
+    part = X[suspect] if X.format == "csr" else X[:, suspect]
+    part.sum_duplicates()
+    if not np.isfinite(part.data).all():
+        raise ValueError(
+            f"Input X contains infinity or a value too large for {X.dtype!r} "
+            "once its duplicate entries (several values stored for one row and "
+            "column, which are added up) are summed. Check the values, or sum "
+            "them with X.sum_duplicates() first."
+        )
 
 
 def _non_numeric_columns(X):

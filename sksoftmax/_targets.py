@@ -7,6 +7,7 @@ the kernel, without an ``(n_samples, n_classes)`` matrix) or a matrix of
 target probabilities, plus the classes and per-sample weights.
 """
 
+import numbers
 import warnings
 
 import numpy as np
@@ -193,7 +194,8 @@ def fit_weights(targets, sample_weight, n_samples, class_weight, C):
     weights = targets.sample_weights(sample_weight, class_weight)
     # Same objective, weights rescaled so that their sum cannot overflow.
     weights, scaled_C = rescale_weights(weights, C)
-    if float(weights.sum()) < (1.0 / np.finfo(np.float64).max) / scaled_C:
+    # Python floats: a product that underflows or overflows warns nothing.
+    if float(weights.sum()) * float(scaled_C) < 1.0 / float(np.finfo(np.float64).max):
         raise ValueError(
             f"C={C!r} is too small for these sample weights: the penalty "
             "strength 1 / (C * sum(sample_weight)) overflows float64. Use a "
@@ -287,7 +289,37 @@ def _as_array(y):
     return y
 
 
+def plain_label(value):
+    """A label as the user wrote it: ``5``, ``0.0``, ``'class_2'`` (no ``np.``).
+
+    Parameters
+    ----------
+    value : object
+        A label, possibly a NumPy scalar.
+
+    Returns
+    -------
+    text : str
+    """
+    value = value.item() if isinstance(value, np.generic) else value
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _numeric_labels(y):
+    """An object array of numbers (``1`` beside ``np.int64(2)``) as numbers.
+
+    They sort together, but scikit-learn's target checks accept an object
+    array only of strings.
+    """
+    if y.dtype != object or not all(isinstance(v, numbers.Number)
+                                    for v in y.tolist()):
+        return y
+    converted = np.asarray(y.tolist())
+    return converted if converted.dtype.kind in "biuf" else y
+
+
 def _hard_targets(y, ignore_label, label_smoothing):
+    y = _numeric_labels(y)
     if y.dtype.kind in "fc":
         assert_all_finite(y, input_name="y")
     ignored = _ignore_mask(y, ignore_label)
@@ -311,7 +343,7 @@ def _hard_targets(y, ignore_label, label_smoothing):
     if len(classes) < 2:
         raise ValueError(
             "This solver needs samples of at least 2 classes in the data, but "
-            f"the data contains only one class: {classes[0]!r}."
+            f"the data contains only one class: {plain_label(classes[0])}."
         )
     values = np.zeros(len(y), dtype=np.intp)
     values[~ignored] = codes.ravel()

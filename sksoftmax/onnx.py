@@ -38,7 +38,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(
         "sksoftmax.onnx needs skl2onnx and onnx (and onnxruntime to run the "
         "exported models). Install the 'onnx' extra: "
-        "pip install 'sksoftmax[onnx]'."
+        "pip install '.[onnx]' in a clone of the repository."
     ) from exc
 
 from sksoftmax._softmax import SoftmaxClassifier

@@ -73,6 +73,22 @@ def predict_args(X):
     return lambda X0, y0: ((X(X0),), {})
 
 
+def _duplicates_summing_to_inf(container, dtype=np.float64):
+    """X with two finite entries stored for (4, 1) whose sum overflows."""
+    X, _ = _data()
+    rows, cols = np.indices(X.shape).reshape(2, -1)
+    big = np.finfo(dtype).max
+    data = np.r_[X.ravel(), big, big].astype(dtype)
+    rows, cols = np.r_[rows, 4, 4], np.r_[cols, 1, 1]
+    if container is sp.csc_matrix:
+        rows, cols = cols, rows
+    order = np.argsort(rows, kind="stable")
+    indptr = np.searchsorted(rows[order], np.arange(rows.max() + 2))
+    matrix = container((data[order], cols[order], indptr))
+    assert not matrix.has_canonical_format and np.isfinite(matrix.data).all()
+    return matrix
+
+
 def _object_with_text(X):
     X = X.astype(object)
     X[0, 0] = "abc"
@@ -101,6 +117,15 @@ CASES = [
     Case("X-sparse-inf", "inf stored in a sparse X",
          fit_args(X=lambda X: sp.csc_matrix(_with(X, (0, 0), INF))),
          ValueError, "Input X contains infinity"),
+    Case("X-sparse-duplicates-inf",
+         "duplicate entries of a sparse X that sum to inf",
+         fit_args(X=lambda X: _duplicates_summing_to_inf(sp.csr_matrix)),
+         ValueError, "once its duplicate entries"),
+    Case("X-sparse-duplicates-inf-csc",
+         "the same in CSC, in float32",
+         fit_args(X=lambda X: _duplicates_summing_to_inf(sp.csc_matrix,
+                                                         np.float32)),
+         ValueError, "too large for dtype\\('float32'\\) once its duplicate"),
     Case("X-strings", "X an array of strings (even numeric ones)",
          fit_args(X=lambda X: X.astype(str)), ValueError, "X is an array of strings"),
     Case("X-bytes", "X an array of bytes",
@@ -219,6 +244,10 @@ CASES = [
          ValueError, "could not convert string to float"),
     Case("sw-complex", "complex sample_weight", fit_weights(lambda X, y: ONES + 1j),
          ValueError, "Complex data not supported"),
+    Case("sw-tiny-C-tiny", "C=1e-200 with sample weights 1e-200",
+         fit_weights(lambda X, y: np.full(N_SAMPLES, 1e-200)),
+         ValueError, "C=1e-200 is too small for these sample weights",
+         params={"C": 1e-200}),
     Case("sw-tiny", "weights so small that 1 / (C * sum(sample_weight)) overflows",
          fit_weights(lambda X, y: np.full(N_SAMPLES, 1e-320)),
          ValueError, "C=1.0 is too small for these sample weights"),
@@ -256,6 +285,9 @@ CASES = [
     Case("bounds-exclude-zero", "coef_bounds that exclude zero", fit_args(),
          ValueError, "coef_bounds must allow zero",
          params={"coef_bounds": (0.5, 2.0)}),
+    Case("bounds-positive", "positive=True with a negative coef_bounds lower bound",
+         fit_args(), ValueError, "positive=True sets every lower bound to 0",
+         params={"positive": True, "coef_bounds": (-1.0, 1.0)}),
     Case("bounds-crossed", "coef_bounds with lower > upper", fit_args(), ValueError,
          "coef_bounds has lower > upper", params={"coef_bounds": (1.0, -1.0)}),
     Case("bounds-shape", "coef_bounds of the wrong shape", fit_args(), ValueError,
@@ -456,3 +488,58 @@ def test_docs_page_lists_every_case():
     missing = [c.doc for c in CASES if c.doc not in text]
     missing += [PARAMETER_DOC] if PARAMETER_DOC not in text else []
     assert not missing, f"docs/bad_input.rst lacks rows for: {missing}"
+
+
+def test_duplicates_summing_within_range_are_accepted():
+    # The same magnitudes in different columns, or duplicates whose sum is
+    # finite, fit as their canonical form does: nothing is refused wrongly.
+    X, y = _data()
+    big = np.finfo(np.float64).max / 4
+    A = sp.csr_matrix(X)
+    data = np.r_[A.data[:4], big, big, A.data[4:]]
+    indices = np.r_[A.indices[:4], 1, 1, A.indices[4:]]
+    indptr = A.indptr + np.r_[0, np.full(len(A.indptr) - 1, 2)]
+    dup = sp.csr_matrix((data, indices, indptr), shape=X.shape)
+    assert not dup.has_canonical_format
+    canonical = dup.copy()
+    canonical.sum_duplicates()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning on such a column
+        a = SoftmaxClassifier().fit(dup, y)
+        b = SoftmaxClassifier().fit(canonical, y)
+    assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_object_labels_of_numbers_fit_like_integer_labels():
+    # 1 beside np.int64(2) sort together: scikit-learn's target checks refuse
+    # any object array that is not text, which is not the cause to report.
+    X, y = _data()
+    mixed = np.array([int(v) if i % 2 else np.int64(v) for i, v in enumerate(y)],
+                     dtype=object)
+    assert {type(v) for v in mixed} == {int, np.int64}
+    est = SoftmaxClassifier().fit(X, mixed)
+    ref = SoftmaxClassifier().fit(X, y)
+    assert_array_equal(est.classes_, ref.classes_)
+    assert_array_equal(est.coef_, ref.coef_)
+    with pytest.raises(TypeError, match="mixes labels of the types int, str"):
+        SoftmaxClassifier().fit(X, np.array([1, "a"] * 6, dtype=object))
+
+
+@pytest.mark.parametrize(("y", "shown"), [
+    (np.zeros(N_SAMPLES), "only one class: 0.0."),
+    (np.full(N_SAMPLES, 7), "only one class: 7."),
+    (np.array(["a"] * N_SAMPLES), "only one class: 'a'.")])
+def test_one_class_message_shows_the_plain_label(y, shown):
+    X, _ = _data()
+    with pytest.raises(ValueError) as exc:
+        SoftmaxClassifier().fit(X, y)
+    assert str(exc.value).endswith(shown) and "np." not in str(exc.value)
+
+
+def test_tiny_C_fits_without_runtime_warnings():
+    # C = 1e-308 with unit weights: a valid, enormous penalty (all-zero
+    # coefficients); no overflow on the way (RuntimeWarnings are errors here).
+    X, y = _data()
+    for dtype in (np.float64, np.float32):
+        est = SoftmaxClassifier(C=1e-308).fit(X.astype(dtype), y)
+        assert_array_equal(est.coef_, 0)

@@ -15,12 +15,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sksoftmax import (
-    MAX_PARAMS,
     InferenceResult,
     SoftmaxClassifier,
     SoftmaxClassifierCV,
     inference,
 )
+from sksoftmax._inference import MAX_PARAMS
 
 TIGHT = {"C": np.inf, "tol": 1e-13, "max_iter": 20000, "max_fun": 100000}
 

@@ -1,5 +1,6 @@
 """The command-line demo ``python -m sksoftmax`` (sksoftmax/_demo.py)."""
 
+import io
 import re
 import subprocess
 import sys
@@ -269,22 +270,88 @@ def test_summary_shows_the_reference_winning_when_it_does():
     assert "within fold noise" in text
 
 
-def _grid_row(model, objective, refit_warned):
+def _grid_row(model, objective, refit_warned, max_iter=100):
     return {"model": model, "best_C": 0.1, "log_loss": 0.1, "log_loss_std": 0.02,
             "accuracy": 0.97, "accuracy_std": 0.01, "time": 1.0,
             "objective": objective, "refit_warned": refit_warned, "warned": 3,
-            "n_fits": 9}
+            "n_fits": 9, "max_iter": max_iter}
 
 
 def test_grid_table_marks_and_footnote():
-    text = format_grid_table([_grid_row("SoftmaxClassifier", 0.03891, False),
-                              _grid_row("LogisticRegression", 0.04042, True)])
-    # The mark stands apart from the number, after the gap; one refit, singular.
-    assert re.search(r"0\.04042 \+3\.9% \*", text)
-    assert "* 1 refit stopped" in text and "its objective is" in text
-    text = format_grid_table([_grid_row("SoftmaxClassifier", 0.05, True),
-                              _grid_row("LogisticRegression", 0.04, True)])
-    assert "* 2 refits stopped" in text and "their objectives are" in text
+    text = format_grid_table([
+        _grid_row("SoftmaxClassifier", 0.03891, False, 1000),
+        _grid_row("LogisticRegression", 0.04042, True)])
+    # The mark stands apart from the number, after the gap; the footnote names
+    # the one model whose refit stopped, and its limit.
+    assert re.search(r"0\.04042 +\+3\.9% \*", text)
+    footnote = " ".join(text.split("\n  * ", 1)[1].split())
+    assert footnote.startswith("LogisticRegression's refit stopped at "
+                               "max_iter=100, scikit-learn's default")
+    assert "its objective is" in footnote and "SoftmaxClassifier" not in footnote
+    text = format_grid_table([_grid_row("SoftmaxClassifier", 0.05, True, 7),
+                              _grid_row("LogisticRegression", 0.04, True, 7)], 7)
+    footnote = " ".join(text.split("\n  * The", 1)[1].split())
+    assert ("refits of SoftmaxClassifier (max_iter=7) and LogisticRegression "
+            "(max_iter=7) stopped") in footnote
+    assert "their objectives are" in footnote
+    assert "*" not in format_grid_table([_grid_row("SoftmaxClassifier", 0.05,
+                                                   False)] * 2)
+
+
+@pytest.mark.parametrize("objectives", [(0.03891, 0.04042), (0.5, 0.0012),
+                                        (1.25, 2.5)])
+def test_grid_table_columns_align(objectives):
+    # Each row's numbers start where the header's columns do ("0.03891 best"
+    # and "0.04042 +3.9% *" once started one column apart).
+    rows = [_grid_row("SoftmaxClassifier", objectives[0], False),
+            _grid_row("LogisticRegression", objectives[1], True)]
+    lines = format_grid_table(rows).splitlines()[:3]
+    assert len({len(line) for line in lines}) == 1, lines
+    header, *table = lines
+    for value in objectives:
+        line = next(line for line in table if f"{value:.5f}" in line)
+        assert line.index(f"{value:.5f}") == header.index("refit objective")
+
+
+def test_demo_says_how_many_threads_each_model_runs_on(small_csv, capsys):
+    from sksoftmax._executor import available_threads
+
+    path, _, _ = small_csv
+    args = ["--data", str(path), "--target", "label", "--cv", "3", "--no-grid"]
+    main(args)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Threads: each library's default." in out
+    assert f"row blocks on {available_threads()} threads of its own" in out
+    main([*args, "--threads", "1"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Threads: both models on 1 (--threads)" in out
+    with pytest.raises(SystemExit):
+        main([*args, "--threads", "0"])
+    assert "--threads must be at least 1" in capsys.readouterr().err
+
+
+def test_demo_runs_logistic_regression_at_its_default_threads(monkeypatch):
+    # No thread limit around the experiments unless --threads asks for one:
+    # the BLAS pools LogisticRegression sees are the installation's.
+    from threadpoolctl import threadpool_info
+
+    import sksoftmax._demo as demo
+
+    seen = {}
+
+    def record(*args):
+        seen["blas"] = sorted(i["num_threads"] for i in threadpool_info()
+                              if i["user_api"] == "blas")
+
+    before = sorted(i["num_threads"] for i in threadpool_info()
+                    if i["user_api"] == "blas")
+    monkeypatch.setattr(demo, "_run_experiments", record)
+    X, y = make_classification(n_samples=30, n_classes=3, n_informative=3,
+                               random_state=0)
+    demo.run(X, y, title="t", cv=3, out=io.StringIO())
+    assert seen["blas"] == before
+    demo.run(X, y, title="t", cv=3, out=io.StringIO(), threads=1)
+    assert set(seen["blas"]) == {1}
 
 
 # --- issue 15: the CSV mode ---------------------------------------------------

@@ -2,10 +2,15 @@
 
 The README's example carries its expected output in comments; the prose
 quotes iterations and gaps. Both are checked here, so that they cannot go
-stale when the solver changes (issue 15: the README said 50 iterations where
-the code printed 26). The optimum behind "67% above the optimum" is computed
-independently: a hand-written objective minimized by SciPy in standardized
-coordinates.
+stale when the solver changes (the README once said 50 iterations where the
+code printed 26). The optimum is computed independently: a hand-written
+objective minimized by SciPy in standardized coordinates.
+
+Only facts that hold on any CPU are asserted. LogisticRegression's 100th
+iterate on unscaled data is far from converged, and where it lies depends on
+the OpenBLAS kernel the CPU selects (49% to 68% above the optimum across
+kernels), so the prose quotes a bound for it, and the test checks the bound;
+our own numbers are at the optimum, checked at a tolerance.
 """
 
 import contextlib
@@ -25,8 +30,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.utils.fixes import parse_version
 
-# The prose quotes how far scikit-learn 1.9's LogisticRegression stops from the
-# optimum; older releases stop elsewhere (1.6: 114% rather than 67%).
+# The prose quotes a bound on how far scikit-learn 1.9's LogisticRegression
+# stops from the optimum; older releases stop elsewhere (1.6: 114%).
 LR_AS_QUOTED = parse_version(sklearn.__version__) >= parse_version("1.9")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,14 +114,20 @@ def _lr_gap_percent(wine_optimum):
     return value, 100 * (value - wine_optimum) / wine_optimum
 
 
+def _quoted_bound(pattern, text):
+    """The percentage of the first ``more than N% above`` matching ``pattern``."""
+    return int(re.search(pattern, " ".join(text.split()))[1])
+
+
 def test_readme_prose_numbers(example_run, wine_optimum):
     _, namespace = example_run
     clf = namespace["clf"]
     assert int(re.search(r"reaches it in (\d+) iterations", README)[1]) == clf.n_iter_
+    bound = _quoted_bound(r"ConvergenceWarning`, more than (\d+)% above the "
+                          r"optimum", README)
     if LR_AS_QUOTED:
         _, gap = _lr_gap_percent(wine_optimum)
-        assert int(re.search(r"ConvergenceWarning` (\d+)% above the optimum",
-                             README)[1]) == round(gap)
+        assert gap > bound
     # ... and the example's model is at that optimum.
     X, y = _wine_train()
     assert (_objective(X, y, clf.coef_, clf.intercept_) - wine_optimum
@@ -129,12 +140,15 @@ def test_quickstart_and_user_guide_prose_numbers(example_run, wine_optimum):
     assert int(re.search(r"converged in (\d+) L-BFGS", QUICKSTART)[1]) == n_iter
     prose = " ".join(USER_GUIDE.split())
     assert int(re.search(r"the optimum in (\d+) iterations", prose)[1]) == n_iter
+    quick = " ".join(QUICKSTART.split())
+    match = re.search(r"objective more than (\d+)% above that optimum of "
+                      r"([0-9.]+)\.", quick)
+    assert float(match[2]) == round(wine_optimum, 3)
+    bounds = [int(match[1]),
+              _quoted_bound(r"objective more than (\d+)% above it", prose)]
     if LR_AS_QUOTED:
-        value, gap = _lr_gap_percent(wine_optimum)
-        match = re.search(r"objective of ([0-9.]+), (\d+)% above", QUICKSTART)
-        assert float(match[1]) == round(value, 3)
-        assert int(match[2]) == round(gap)
-        assert int(re.search(r"objective (\d+)% above it", prose)[1]) == round(gap)
+        _, gap = _lr_gap_percent(wine_optimum)
+        assert all(gap > bound for bound in bounds)
 
 
 def test_readme_test_command_prints_no_coverage_and_ci_measures_it():
@@ -153,3 +167,26 @@ def test_readme_test_command_prints_no_coverage_and_ci_measures_it():
     assert len(commands) == 1
     assert "--cov=sksoftmax" in commands[0]
     assert "--cov-fail-under=95" in commands[0]
+
+
+def test_install_lines_work_from_a_clone():
+    # sksoftmax is not on a package index: `pip install "sksoftmax[onnx]"`
+    # fails, `pip install ".[onnx]"` in the clone works. Every pip line of the
+    # README and the docs installs the clone, with extras that exist.
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover - Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    extras = set(config["project"]["optional-dependencies"])
+    pages = [README, *(p.read_text() for p in (ROOT / "docs").glob("*.rst"))]
+    targets = [target for page in pages for target in
+               re.findall(r"pip install ([\"']?[^\s\"'`]+[\"']?)", page)]
+    assert len(targets) >= 8, targets
+    for target in targets:
+        target = target.strip("\"'")
+        if target in ("torch", "-U"):  # a third-party package, named as such
+            continue
+        match = re.fullmatch(r"\.(?:\[([\w,-]+)\])?", target)
+        assert match, f"pip install {target} does not install the clone"
+        assert set((match[1] or "").split(",")) - {""} <= extras, target
