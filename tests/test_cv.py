@@ -69,7 +69,7 @@ def test_same_choice_and_scores_as_grid_search(name):
     folds = folds_of(X, y, 3)
     n_cs = 5 if name in ("iris", "wine") else 3
     cv = SoftmaxClassifierCV(Cs=n_cs, cv=folds, **TIGHT).fit(X, y)
-    gs = grid_search(X, y, cv.Cs_, folds)
+    gs = grid_search(X, y, cv.Cs_[0], folds)
     assert cv.C_ == gs.best_params_["C"]
     assert_allclose(cv.scores_.mean(axis=0)[0], gs.cv_results_["mean_test_score"],
                     rtol=0, atol=1e-6)
@@ -91,15 +91,15 @@ def test_elastic_net_same_choice_and_scores_as_grid_search(name):
                              **TIGHT).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        gs = GridSearchCV(SoftmaxClassifier(**TIGHT),
-                          {"l1_ratio": cv.l1_ratios_, "C": cv.Cs_}, cv=folds,
+        # Each l1_ratio on its own grid of C (one row of Cs_).
+        grids = [{"l1_ratio": [r], "C": Cs} for r, Cs in zip(cv.l1_ratios_, cv.Cs_)]
+        gs = GridSearchCV(SoftmaxClassifier(**TIGHT), grids, cv=folds,
                           scoring="neg_log_loss").fit(X, y)
     assert (cv.l1_ratio_, cv.C_) == (gs.best_params_["l1_ratio"],
                                      gs.best_params_["C"])
-    # GridSearchCV's grid: C outer, l1_ratio inner (sorted parameter names).
     # The pure L1 fit at the weakest C (bounded, nearly separable) agrees to
     # 2e-6 only, from either side; the rest to 1e-6.
-    assert_allclose(cv.scores_.mean(axis=0).T.ravel(),
+    assert_allclose(cv.scores_.mean(axis=0).ravel(),
                     gs.cv_results_["mean_test_score"], rtol=0, atol=1e-5)
 
 
@@ -115,7 +115,7 @@ def test_l1_grid_starts_at_lambda_max():
                                  **params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            C0 = cv.fit(X, y).Cs_[0]
+            C0 = cv.fit(X, y).Cs_[0, 0]
         starts.append(C0)
         below = SoftmaxClassifier(C=0.99 * C0, l1_ratio=1.0, **TIGHT, **params)
         above = SoftmaxClassifier(C=1.05 * C0, l1_ratio=1.0, **TIGHT, **params)
@@ -125,7 +125,8 @@ def test_l1_grid_starts_at_lambda_max():
     mixed = SoftmaxClassifierCV(Cs=3, l1_ratios=(0.5, 1.0), cv=2, max_iter=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        assert_allclose(mixed.fit(X, y).Cs_[0], 0.5 * starts[0], rtol=1e-12)
+        assert_allclose(mixed.fit(X, y).Cs_[:, 0], [0.5 * starts[0], starts[0]],
+                        rtol=1e-12)
 
 
 def test_bounds_and_penalty_factor_are_passed_through():
@@ -136,7 +137,7 @@ def test_bounds_and_penalty_factor_are_passed_through():
     cv = SoftmaxClassifierCV(Cs=[0.01, 1.0], l1_ratios=(0.5,), cv=folds,
                              **TIGHT, **params).fit(X, y)
     assert np.all(cv.coefs_paths_ >= 0) and np.all(cv.coef_ >= 0)
-    gs = grid_search(X, y, cv.Cs_, folds, l1_ratio=0.5, **params)
+    gs = grid_search(X, y, cv.Cs_[0], folds, l1_ratio=0.5, **params)
     assert_allclose(cv.scores_.mean(axis=0)[0], gs.cv_results_["mean_test_score"],
                     atol=1e-6)
 
@@ -168,7 +169,7 @@ def test_attribute_shapes_and_dtypes():
 def test_cs_are_sorted_and_used_as_given():
     X, y = dataset("iris")
     cv = SoftmaxClassifierCV(Cs=[10.0, 0.01, 1.0], cv=3).fit(X, y)
-    assert_array_equal(cv.Cs_, [0.01, 1.0, 10.0])
+    assert_array_equal(cv.Cs_, [[0.01, 1.0, 10.0]])
 
 
 def _prior_hessian(X, y):
@@ -183,8 +184,9 @@ def _prior_hessian(X, y):
 def test_grid_starts_at_one_effective_degree_of_freedom(name):
     X, y = dataset(name)
     cv = SoftmaxClassifierCV(Cs=5, cv=3, max_iter=50).fit(X, y)
+    Cs = cv.Cs_[0]
     eigenvalues = np.linalg.eigvalsh(_prior_hessian(X, y))
-    penalty = 1.0 / (cv.Cs_[0] * len(y))  # the penalty's curvature per sample
+    penalty = 1.0 / (Cs[0] * len(y))  # the penalty's curvature per sample
 
     def dof(lam):
         return np.sum(eigenvalues / (eigenvalues + lam))
@@ -195,8 +197,8 @@ def test_grid_starts_at_one_effective_degree_of_freedom(name):
     assert dof(penalty) >= 1.0 / (1.0 + eigenvalues.sum() / eigenvalues.max()) / 2
     variances = X.var(axis=0)
     spread = max(1.0, variances.mean() / np.median(variances))
-    assert_allclose(cv.Cs_[-1] / cv.Cs_[0], 1e5 * spread, rtol=1e-10)
-    assert_allclose(np.diff(np.log(cv.Cs_)), np.log(cv.Cs_[1] / cv.Cs_[0]))
+    assert_allclose(Cs[-1] / Cs[0], 1e5 * spread, rtol=1e-10)
+    assert_allclose(np.diff(np.log(Cs)), np.log(Cs[1] / Cs[0]))
 
 
 def test_grid_scales_like_the_inverse_square_of_x():
@@ -231,7 +233,7 @@ def test_one_standard_error_rule():
 def test_refit_false_averages_the_folds():
     X, y = dataset("iris")
     cv = SoftmaxClassifierCV(Cs=[0.1, 1.0, 10.0], cv=3, refit=False).fit(X, y)
-    c = int(np.flatnonzero(cv.Cs_ == cv.C_)[0])
+    c = int(np.flatnonzero(cv.Cs_[0] == cv.C_)[0])
     coef = cv.coefs_paths_[:, 0, c].mean(axis=0)
     intercept = cv.intercepts_paths_[:, 0, c].mean(axis=0)
     assert_allclose(cv.coef_, coef)
@@ -249,7 +251,7 @@ def test_fold_missing_a_class():
     for i, (train, test) in enumerate(folds):
         absent = int(y[test][0])
         present = np.setdiff1d([0, 1, 2], [absent])
-        for c, C in enumerate(cv.Cs_):
+        for c, C in enumerate(cv.Cs_[0]):
             # No stray coefficients, no probability for the unseen class...
             assert np.all(cv.coefs_paths_[i, 0, c, absent] == 0)
             assert cv.intercepts_paths_[i, 0, c, absent] == -np.inf
@@ -361,7 +363,7 @@ def test_soft_targets_score_is_the_soft_cross_entropy():
     cv = SoftmaxClassifierCV(Cs=[0.1, 10.0], cv=folds, label_smoothing=0.1,
                              **TIGHT).fit(X, Y)
     for i, (train, test) in enumerate(folds):
-        for c, C in enumerate(cv.Cs_):
+        for c, C in enumerate(cv.Cs_[0]):
             ref = SoftmaxClassifier(C=C, label_smoothing=0.1, **TIGHT).fit(
                 X[train], Y[train])
             # Scored against the targets as given, not the smoothed ones.
@@ -431,7 +433,7 @@ def test_path_solutions_meet_tol_in_the_default_conditioning(name):
         Xt, codes = X[train], np.searchsorted(classes, y[train])
         w = np.ones(len(train))
         mu, sigma = column_scaling(Xt, w, True)
-        for c, C in enumerate(cv.Cs_):
+        for c, C in enumerate(cv.Cs_[0]):
             objective = SoftmaxObjective(Xt, codes, w, len(classes), C, True,
                                          mu=mu, sigma=sigma)
             theta = objective.from_original(cv.coefs_paths_[i, 0, c],
