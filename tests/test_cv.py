@@ -6,6 +6,7 @@ scikit-learn's own scorers; the grid and the 1-SE rule are checked against
 formulas evaluated here with NumPy.
 """
 
+import contextlib
 import re
 import warnings
 
@@ -13,11 +14,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
+from joblib import parallel_config
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
 from sklearn.datasets import load_digits, load_iris, load_wine, make_classification
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import log_loss, make_scorer
+from sklearn.exceptions import ConvergenceWarning, UnsetMetadataPassedError
+from sklearn.metrics import accuracy_score, get_scorer, log_loss, make_scorer
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
@@ -92,7 +94,8 @@ def test_elastic_net_same_choice_and_scores_as_grid_search(name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         # Each l1_ratio on its own grid of C (one row of Cs_).
-        grids = [{"l1_ratio": [r], "C": Cs} for r, Cs in zip(cv.l1_ratios_, cv.Cs_)]
+        grids = [{"l1_ratio": [r], "C": Cs}
+                 for r, Cs in zip(cv.l1_ratios_, cv.Cs_, strict=True)]
         gs = GridSearchCV(SoftmaxClassifier(**TIGHT), grids, cv=folds,
                           scoring="neg_log_loss").fit(X, y)
     assert (cv.l1_ratio_, cv.C_) == (gs.best_params_["l1_ratio"],
@@ -333,6 +336,110 @@ def test_metadata_routing_to_splitter_and_scorer():
     assert_allclose(cv.scores_, default.scores_, rtol=1e-10)
     with pytest.raises(ValueError, match="groups"):
         SoftmaxClassifierCV(Cs=[1.0]).fit(X, y, groups=groups)
+
+
+def _plain_accuracy(estimator, X, y):  # a scorer that takes no weights
+    return accuracy_score(y, estimator.predict(X))
+
+
+@pytest.mark.parametrize("scoring", [None, "neg_log_loss", "accuracy",
+                                     _plain_accuracy])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_routing_on_and_off_choose_the_same_c(scoring, weighted):
+    # Every scoring, the default included, under routing: groups reach the
+    # splitter, weights the fits and (when requested) the scorer.
+    X, y = dataset("wine")
+    X = StandardScaler().fit_transform(X)
+    groups = np.arange(len(y)) % 4
+    sw = np.random.default_rng(2).uniform(0.2, 3.0, size=len(y))
+    weights = {"sample_weight": sw} if weighted else {}
+    folds = list(GroupKFold(4).split(X, y, groups))
+    off = SoftmaxClassifierCV(Cs=4, cv=folds, scoring=scoring).fit(X, y, **weights)
+    routed_scoring = scoring
+    with config_context(enable_metadata_routing=True):
+        if isinstance(scoring, str):
+            if weighted:  # neither requested nor declined: scikit-learn's error
+                with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):
+                    SoftmaxClassifierCV(Cs=4, cv=GroupKFold(4), scoring=scoring).fit(
+                        X, y, groups=groups, **weights)
+            routed_scoring = get_scorer(scoring).set_score_request(
+                sample_weight=True)
+        on = SoftmaxClassifierCV(Cs=4, cv=GroupKFold(4), scoring=routed_scoring)
+        on.fit(X, y, groups=groups, **weights)
+    assert on.C_ == off.C_
+    assert_array_equal(on.Cs_, off.Cs_)
+    assert_allclose(on.scores_, off.scores_, rtol=1e-10)
+    if scoring is None or scoring == "neg_log_loss":
+        # The weights reached the score: sklearn's weighted log-loss.
+        i, c = 1, 2
+        model = SoftmaxClassifier()
+        model.coef_ = on.coefs_paths_[i, 0, c]
+        model.intercept_ = on.intercepts_paths_[i, 0, c]
+        model.classes_, model.n_features_in_ = np.unique(y), X.shape[1]
+        test = folds[i][1]
+        expected = -log_loss(y[test], model.predict_proba(X[test]),
+                             sample_weight=sw[test] if weighted else None)
+        assert_allclose(on.scores_[i, 0, c], expected, rtol=1e-10)
+
+
+def test_each_l1_ratio_has_its_own_grid():
+    # Adding l1_ratios changes no other l1_ratio's grid: the L2 row is the
+    # L2-only grid, each row the grid that l1_ratio gets alone (glmnet's
+    # lambda sequence per alpha), and C_ is a point of its own row.
+    X, y = dataset("digits_std")
+    params = dict(Cs=4, cv=2, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mixed = SoftmaxClassifierCV(l1_ratios=(0.0, 0.5, 1.0), **params).fit(X, y)
+        alone = [SoftmaxClassifierCV(l1_ratios=(r,), **params).fit(X, y)
+                 for r in (0.0, 0.5, 1.0)]
+    assert mixed.Cs_.shape == (3, 4)
+    for row, single in zip(mixed.Cs_, alone, strict=True):
+        assert_allclose(row, single.Cs_[0], rtol=1e-12)
+    # The L2-only grid, by its formula: C_0 = 1 / (S h) up to 1e5 * spread.
+    p = np.bincount(y) / len(y)
+    variances = X.var(axis=0)
+    spread = max(1.0, variances.mean() / np.median(variances[variances > 0]))
+    C0 = 1.0 / (len(y) * (1 - p @ p) * variances.sum())
+    assert_allclose(mixed.Cs_[0], np.geomspace(C0, 1e5 * spread * C0, 4),
+                    rtol=1e-10)
+    assert mixed.Cs_[2, -1] > 10 * mixed.Cs_[0, -1]  # L1 starts far weaker
+    assert mixed.C_ in mixed.Cs_[list(mixed.l1_ratios_).index(mixed.l1_ratio_)]
+    # An array Cs is every l1_ratio's grid.
+    given = SoftmaxClassifierCV(Cs=[10.0, 0.1], l1_ratios=(0.0, 1.0), cv=2,
+                                max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert_array_equal(given.fit(X, y).Cs_, [[0.1, 10.0], [0.1, 10.0]])
+
+
+@pytest.mark.parametrize("backend", ["sequential", "processes", "threads"])
+def test_one_convergence_warning_names_each_unconverged_fit(backend):
+    X, y = dataset("iris")
+    max_iter = 3
+    cv = SoftmaxClassifierCV(Cs=[0.5, 50.0], l1_ratios=(0.0, 1.0), cv=2,
+                             max_iter=max_iter,
+                             n_jobs=None if backend == "sequential" else 2)
+    showwarning = warnings.showwarning
+    threads = parallel_config(backend="threading") if backend == "threads" else (
+        contextlib.nullcontext())
+    with warnings.catch_warnings(record=True) as caught, threads:
+        warnings.simplefilter("always")
+        cv.fit(X, y)
+    assert warnings.showwarning is showwarning
+    messages = [str(w.message) for w in caught
+                if issubclass(w.category, ConvergenceWarning)]
+    assert len(messages) == 1, messages
+    # The fits that ran out of iterations, read off n_iter_.
+    expected = {(i + 1, f"{cv.Cs_[j, c]:.3g}", f"{cv.l1_ratios_[j]:g}")
+                for i, j, c in np.argwhere(cv.n_iter_ == max_iter)}
+    named = set(re.findall(r"\(fold (\d+), C=([^,]+), l1_ratio=([^)]+)\)",
+                           messages[0]))
+    assert 0 < len(expected) <= 8
+    assert named == {(str(i), C, r) for i, C, r in expected}
+    assert f"{len(expected)} of the 8 fits along the path" in messages[0]
+    assert "max_iter=3" in messages[0]
+    assert f"refit on all the data at C_={cv.C_:.3g}" in messages[0]
 
 
 def test_ignored_samples_are_neither_fitted_nor_scored():
