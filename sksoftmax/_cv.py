@@ -77,15 +77,16 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
     Parameters
     ----------
     Cs : int or array-like of float, default=10
-        An int gives that many values, log-spaced over a grid derived from the
-        data (see Notes); an array-like gives the values of ``C`` (positive,
-        ``np.inf`` allowed), which are sorted in increasing order.
+        An int gives that many values for each ``l1_ratio``, log-spaced over
+        a grid derived from the data for that ``l1_ratio`` (see Notes); an
+        array-like gives the values of ``C`` (positive, ``np.inf`` allowed)
+        for every ``l1_ratio``, sorted in increasing order.
 
     l1_ratios : array-like of float, default=(0.0,)
         Mixing parameters of the elastic-net penalty to cross-validate, in
         ``[0, 1]`` (``l1_ratio`` of :class:`~sksoftmax.SoftmaxClassifier`:
-        0 is the L2 penalty, 1 the L1 penalty). Every ``l1_ratio`` is
-        cross-validated over the same ``Cs``.
+        0 is the L2 penalty, 1 the L1 penalty). Each ``l1_ratio`` is
+        cross-validated over its own row of ``Cs_``.
 
     cv : int, cross-validation generator or iterable, default=None
         As in :func:`sklearn.model_selection.check_cv`: None gives 5 folds,
@@ -101,7 +102,9 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
         :func:`sklearn.metrics.log_loss` does, and samples with the
         ``ignore_label`` left out. A string or callable is a scikit-learn
         scorer (a name or a callable ``scorer(estimator, X, y)``), called on
-        the held-out samples that are not ignored.
+        the held-out samples that are not ignored. Without metadata routing
+        it gets ``sample_weight`` when it accepts it; with routing, what it
+        requests (see :meth:`fit`).
 
     refit : bool, default=True
         Refit on all the data at the chosen ``C`` (starting from the folds'
@@ -170,8 +173,11 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
     l1_ratio_ : float
         The chosen ``l1_ratio``.
 
-    Cs_ : ndarray of shape (n_cs,)
-        The grid of ``C``, increasing (weakening regularization).
+    Cs_ : ndarray of shape (n_l1_ratios, n_cs)
+        The grid of ``C`` of each ``l1_ratio`` (row ``j`` for
+        ``l1_ratios_[j]``), increasing (weakening regularization):
+        ``scores_[:, j, c]`` was computed at ``C = Cs_[j, c]``. The rows are
+        equal when ``Cs`` is an array-like.
 
     l1_ratios_ : ndarray of shape (n_l1_ratios,)
         The ``l1_ratios`` cross-validated.
@@ -236,9 +242,20 @@ n_features)
     ``r > 0`` the start for it is ``r / (S * lambda_max)``, with glmnet's
     ``lambda_max`` the largest entry of that gradient at ``W = 0`` (divided
     by ``penalty_factor``, in the directions the bounds allow): the largest
-    ``C`` at which every coefficient stays zero. Several ``l1_ratios`` share
-    one grid, from the smallest of their starts to ``1e5 * spread`` times the
-    largest.
+    ``C`` at which every coefficient stays zero. Each ``l1_ratio`` has its
+    own grid (one row of ``Cs_``), from its own start to ``1e5 * spread``
+    times it, as glmnet computes one ``lambda`` sequence per ``alpha``: the
+    grid of an ``l1_ratio`` does not depend on the other ``l1_ratios`` (the
+    L2 row is the grid of ``l1_ratios=(0.0,)``), and every point of a row
+    is a useful one (an L1 grid starts where the first coefficient leaves
+    zero).
+
+    **Convergence.** A fit of the path that stops before reaching ``tol``
+    does not warn on its own: ``fit`` issues one ``ConvergenceWarning``
+    that lists the (fold, ``C``, ``l1_ratio``) of every such fit, says
+    whether the chosen point is among them, and gives the solver's advice
+    (and that of the refit, if it stopped early too). This holds with
+    ``n_jobs``: the workers send their fits' warnings back.
 
     **The path.** The Cs are solved in increasing order, each fit starting
     from the previous fits' coefficients extrapolated in ``log C``, mapped
@@ -283,6 +300,8 @@ n_features)
     10.0
     >>> clf.scores_.shape
     (5, 1, 4)
+    >>> clf.Cs_.shape
+    (1, 4)
     >>> clf.predict(X[:2])
     array([0, 0])
     """
@@ -366,7 +385,12 @@ n_features)
 
         **params : dict
             With metadata routing enabled, parameters for the splitter (e.g.
-            ``groups``) and the scorer (scikit-learn's metadata routing).
+            ``groups``) and the scorer (scikit-learn's metadata routing). The
+            default scoring always uses ``sample_weight``; a ``scoring``
+            object gets it only if it requests it
+            (``set_score_request(sample_weight=True)``), and scikit-learn
+            raises ``UnsetMetadataPassedError`` if it neither requests nor
+            declines it, as for ``LogisticRegressionCV``.
 
         Returns
         -------
