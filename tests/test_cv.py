@@ -209,7 +209,9 @@ def test_grid_scales_like_the_inverse_square_of_x():
     a = SoftmaxClassifierCV(Cs=4, cv=3, **TIGHT).fit(X, y)
     b = SoftmaxClassifierCV(Cs=4, cv=3, **TIGHT).fit(10 * X, y)
     assert_allclose(b.Cs_, a.Cs_ / 100, rtol=1e-12)
-    assert_allclose(b.scores_, a.scores_, rtol=0, atol=1e-7)
+    # At the weakest C (near separation) the two tol=1e-10 fits' scores differ
+    # by up to 1.3e-7 under some BLAS kernels (OPENBLAS_CORETYPE=Haswell).
+    assert_allclose(b.scores_, a.scores_, rtol=0, atol=1e-6)
     assert_allclose(b.coef_, a.coef_ / 10, rtol=1e-5, atol=1e-6)
 
 
