@@ -444,6 +444,26 @@ def test_one_convergence_warning_names_each_unconverged_fit(backend):
     assert f"refit on all the data at C_={cv.C_:.3g}" in messages[0]
 
 
+def test_other_warnings_pass_through_and_an_error_filter_still_raises():
+    X, y = dataset("iris")
+
+    def noisy_accuracy(estimator, X, y):
+        warnings.warn("from the scorer", UserWarning, stacklevel=2)
+        return accuracy_score(y, estimator.predict(X))
+
+    cv = SoftmaxClassifierCV(Cs=[0.1, 1.0], cv=3, scoring=noisy_accuracy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cv.fit(X, y)
+    assert [str(w.message) for w in caught] == ["from the scorer"] * 6
+    # An "error" filter turns the one summary into an exception; the
+    # estimator keeps its previous state.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ConvergenceWarning, match=r"fold 1, C=1,"):
+            SoftmaxClassifierCV(Cs=[0.1, 1.0], cv=3, max_iter=2).fit(X, y)
+
+
 def test_ignored_samples_are_neither_fitted_nor_scored():
     X, y = dataset("iris")
     rng = np.random.default_rng(0)
