@@ -11,14 +11,19 @@ Layout of the results, as scikit-learn's ``LogisticRegressionCV`` with
 ``coefs_paths_[fold, l1_ratio, C, class, feature]``.
 """
 
+import contextlib
+import copy
 import inspect
+import threading
 import time
+import warnings
 from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -41,6 +46,7 @@ from sksoftmax._objective import (
 from sksoftmax._problem import check_penalty_params
 from sksoftmax._softmax import SoftmaxClassifier, _backend_for
 from sksoftmax._targets import Targets, fit_weights, prepare_targets
+from sksoftmax._warnings import warn
 
 # The data-derived grid spans this ratio (times the spread of the column
 # scales; see the class Notes). The best C measured on iris, wine, breast
@@ -71,15 +77,16 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
     Parameters
     ----------
     Cs : int or array-like of float, default=10
-        An int gives that many values, log-spaced over a grid derived from the
-        data (see Notes); an array-like gives the values of ``C`` (positive,
-        ``np.inf`` allowed), which are sorted in increasing order.
+        An int gives that many values for each ``l1_ratio``, log-spaced over
+        a grid derived from the data for that ``l1_ratio`` (see Notes); an
+        array-like gives the values of ``C`` (positive, ``np.inf`` allowed)
+        for every ``l1_ratio``, sorted in increasing order.
 
     l1_ratios : array-like of float, default=(0.0,)
         Mixing parameters of the elastic-net penalty to cross-validate, in
         ``[0, 1]`` (``l1_ratio`` of :class:`~sksoftmax.SoftmaxClassifier`:
-        0 is the L2 penalty, 1 the L1 penalty). Every ``l1_ratio`` is
-        cross-validated over the same ``Cs``.
+        0 is the L2 penalty, 1 the L1 penalty). Each ``l1_ratio`` is
+        cross-validated over its own row of ``Cs_``.
 
     cv : int, cross-validation generator or iterable, default=None
         As in :func:`sklearn.model_selection.check_cv`: None gives 5 folds,
@@ -95,7 +102,9 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
         :func:`sklearn.metrics.log_loss` does, and samples with the
         ``ignore_label`` left out. A string or callable is a scikit-learn
         scorer (a name or a callable ``scorer(estimator, X, y)``), called on
-        the held-out samples that are not ignored.
+        the held-out samples that are not ignored. Without metadata routing
+        it gets ``sample_weight`` when it accepts it; with routing, what it
+        requests (see :meth:`fit`).
 
     refit : bool, default=True
         Refit on all the data at the chosen ``C`` (starting from the folds'
@@ -164,8 +173,11 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
     l1_ratio_ : float
         The chosen ``l1_ratio``.
 
-    Cs_ : ndarray of shape (n_cs,)
-        The grid of ``C``, increasing (weakening regularization).
+    Cs_ : ndarray of shape (n_l1_ratios, n_cs)
+        The grid of ``C`` of each ``l1_ratio`` (row ``j`` for
+        ``l1_ratios_[j]``), increasing (weakening regularization):
+        ``scores_[:, j, c]`` was computed at ``C = Cs_[j, c]``. The rows are
+        equal when ``Cs`` is an array-like.
 
     l1_ratios_ : ndarray of shape (n_l1_ratios,)
         The ``l1_ratios`` cross-validated.
@@ -230,9 +242,20 @@ n_features)
     ``r > 0`` the start for it is ``r / (S * lambda_max)``, with glmnet's
     ``lambda_max`` the largest entry of that gradient at ``W = 0`` (divided
     by ``penalty_factor``, in the directions the bounds allow): the largest
-    ``C`` at which every coefficient stays zero. Several ``l1_ratios`` share
-    one grid, from the smallest of their starts to ``1e5 * spread`` times the
-    largest.
+    ``C`` at which every coefficient stays zero. Each ``l1_ratio`` has its
+    own grid (one row of ``Cs_``), from its own start to ``1e5 * spread``
+    times it, as glmnet computes one ``lambda`` sequence per ``alpha``: the
+    grid of an ``l1_ratio`` does not depend on the other ``l1_ratios`` (the
+    L2 row is the grid of ``l1_ratios=(0.0,)``), and every point of a row
+    is a useful one (an L1 grid starts where the first coefficient leaves
+    zero).
+
+    **Convergence.** A fit of the path that stops before reaching ``tol``
+    does not warn on its own: ``fit`` issues one ``ConvergenceWarning``
+    that lists the (fold, ``C``, ``l1_ratio``) of every such fit, says
+    whether the chosen point is among them, and gives the solver's advice
+    (and that of the refit, if it stopped early too). This holds with
+    ``n_jobs``: the workers send their fits' warnings back.
 
     **The path.** The Cs are solved in increasing order, each fit starting
     from the previous fits' coefficients extrapolated in ``log C``, mapped
@@ -277,6 +300,8 @@ n_features)
     10.0
     >>> clf.scores_.shape
     (5, 1, 4)
+    >>> clf.Cs_.shape
+    (1, 4)
     >>> clf.predict(X[:2])
     array([0, 0])
     """
@@ -360,7 +385,12 @@ n_features)
 
         **params : dict
             With metadata routing enabled, parameters for the splitter (e.g.
-            ``groups``) and the scorer (scikit-learn's metadata routing).
+            ``groups``) and the scorer (scikit-learn's metadata routing). The
+            default scoring always uses ``sample_weight``; a ``scoring``
+            object gets it only if it requests it
+            (``set_score_request(sample_weight=True)``), and scikit-learn
+            raises ``UnsetMetadataPassedError`` if it neither requests nor
+            declines it, as for ``LogisticRegressionCV``.
 
         Returns
         -------
@@ -390,14 +420,7 @@ n_features)
         if targets.is_soft and self.label_smoothing:  # score the given targets
             score_values = prepare_targets(y, n_samples=X.shape[0]).values
 
-        if _routing_enabled():
-            routed = process_routing(self, "fit", sample_weight=sample_weight,
-                                     **params)
-            split_params, score_params = routed.splitter.split, routed.scorer.score
-        else:
-            split_params = {}
-            score_params = {} if sample_weight is None else {
-                "sample_weight": sample_weight}
+        split_params, score_params = self._route(sample_weight, params)
         y_split = score_values if targets.is_soft else np.asarray(y).reshape(-1)
         cv = check_cv(self.cv, y_split, classifier=True)
         folds = list(cv.split(X, y_split, **split_params))
@@ -416,11 +439,12 @@ n_features)
                 for i, (train, test) in enumerate(folds)
                 for j, l1 in enumerate(l1_ratios)]
         results = _run_parallel(path, jobs, self.n_jobs)
+        unconverged = [item for *_, items in results for item in items]
         self._store_paths(results, len(folds), len(l1_ratios), X.shape[1],
                           targets.n_classes)
         j, c = self._select()
         self.l1_ratio_ = float(self.l1_ratios_[j])
-        self.C_ = float(self.Cs_[c])
+        self.C_ = float(self.Cs_[j, c])
         self.classes_ = targets.classes
         coef, intercept = _mean_over_folds(self.coefs_paths_[:, j, c],
                                            self.intercepts_paths_[:, j, c])
@@ -429,14 +453,43 @@ n_features)
             final = self._estimator(C=self.C_, l1_ratio=self.l1_ratio_,
                                     warm_start=True)
             final.coef_, final.intercept_ = coef, intercept
-            final.fit(X, y, sample_weight=sample_weight)
+            with _convergence_log() as refit_log:
+                final.fit(X, y, sample_weight=sample_weight)
             coef, intercept = final.coef_, final.intercept_
             self.refit_n_iter_ = final.n_iter_
         elif self.fit_intercept:
             intercept = intercept - intercept.mean()
         self.coef_ = coef.astype(X.dtype, copy=False)
         self.intercept_ = intercept.astype(X.dtype, copy=False)
+        _warn_unconverged(self, unconverged, len(jobs) * self.Cs_.shape[1],
+                          [message for _, message in refit_log] if self.refit
+                          else [])
         return self
+
+    def _route(self, sample_weight, params):
+        """Metadata for the splitter's ``split`` and the scorer (as two dicts).
+
+        The default scoring is this estimator's own: it takes the fit's
+        ``sample_weight`` directly, routing or not. A ``scoring`` gets what it
+        requests under routing (scikit-learn raises
+        ``UnsetMetadataPassedError`` for weights it neither requests nor
+        declines, as for ``LogisticRegressionCV``); without routing it gets
+        the weights when its signature accepts them.
+        """
+        if _routing_enabled():
+            routed = process_routing(self, "fit", sample_weight=sample_weight,
+                                     **params)
+            scorer = routed.get("scorer")
+            return routed.splitter.split, {} if scorer is None else scorer.score
+        if sample_weight is None or self.scoring is None:
+            return {}, {}
+        from sklearn.metrics import check_scoring
+
+        accepts = _parameters(check_scoring(self, scoring=self.scoring))
+        if "sample_weight" in accepts or any(
+                p.kind == p.VAR_KEYWORD for p in accepts.values()):
+            return {}, {"sample_weight": sample_weight}
+        return {}, {}
 
     def _estimator(self, **params):
         """A SoftmaxClassifier with the shared parameters (one fit's solver)."""
@@ -451,11 +504,12 @@ n_features)
                 raise ValueError(
                     f"Cs must be an int or positive values of C; got {self.Cs!r}."
                 )
-            return Cs
+            return np.tile(Cs, (len(l1_ratios), 1))
         with fit_executor():
-            start, stop = _grid_bounds(self, X, _subset(targets, slice(None)),
-                                       sample_weight, l1_ratios)
-        return np.logspace(np.log10(start), np.log10(stop), self.Cs)
+            starts, ratio = _grid_bounds(self, X, _subset(targets, slice(None)),
+                                         sample_weight, l1_ratios)
+        return np.array([np.logspace(np.log10(start), np.log10(start * ratio),
+                                     self.Cs) for start in starts])
 
     def _fold_scorer(self, classes):
         """The user's scorer (labels fixed to all classes), or None."""
@@ -477,12 +531,12 @@ n_features)
         return scorer
 
     def _store_paths(self, results, n_folds, n_l1, n_features, n_classes):
-        n_cs = len(self.Cs_)
+        n_cs = self.Cs_.shape[1]
         self.scores_ = np.empty((n_folds, n_l1, n_cs))
         self.n_iter_ = np.zeros((n_folds, n_l1, n_cs), dtype=np.int64)
         self.coefs_paths_ = np.zeros((n_folds, n_l1, n_cs, n_classes, n_features))
         self.intercepts_paths_ = np.zeros((n_folds, n_l1, n_cs, n_classes))
-        for (i, j), (scores, n_iter, coefs, intercepts) in results:
+        for (i, j), (scores, n_iter, coefs, intercepts), _ in results:
             self.scores_[i, j] = scores
             self.n_iter_[i, j] = n_iter
             self.coefs_paths_[i, j] = coefs
@@ -548,9 +602,22 @@ class _FoldPath:
         self.n_folds = n_folds
 
     def __call__(self, fold, train, test, l1_index, l1_ratio):
+        """Solve one (fold, l1_ratio) path.
+
+        Returns ``((fold, l1_index), (scores, n_iter, coefs, intercepts),
+        unconverged)``, with ``unconverged`` a list of ``(fold, C, l1_ratio,
+        message)``, one per fit of the path that warned.
+        """
+        # _path reads the grid from the estimator: this l1_ratio's row.
+        job = copy.copy(self)
+        job.estimator = copy.copy(self.estimator)
+        Cs = job.estimator.Cs_ = self.estimator.Cs_[l1_index]
         # One pool of row-block threads for the whole path (as for one fit).
-        with fit_executor():
-            return self._path(fold, train, test, l1_index, l1_ratio)
+        with _convergence_log() as log, fit_executor():
+            key, values = job._path(fold, train, test, l1_index, l1_ratio)
+        unconverged = [(fold, float(Cs[c]) if c < len(Cs) else None, l1_ratio,
+                        message) for c, message in log]
+        return key, values, unconverged
 
     def _path(self, fold, train, test, l1_index, l1_ratio):
         est = self.estimator
@@ -649,6 +716,11 @@ class _TestScorer:
         self.dtype = path.X.dtype
 
     def __call__(self, coef, intercept):
+        # The fit being scored is done: a later warning is the next fit's.
+        _job_log.point += 1
+        return self._score(coef, intercept)
+
+    def _score(self, coef, intercept):
         if self.scorer is not None:
             self.model.coef_ = coef.astype(self.dtype)
             self.model.intercept_ = intercept.astype(self.dtype)
@@ -670,16 +742,112 @@ class _TestScorer:
 def _run_parallel(path, jobs, n_jobs):
     """Run the (fold, l1_ratio) paths, in parallel when ``n_jobs > 1``."""
     parallel = Parallel(n_jobs=n_jobs, prefer="processes")
-    if parallel.n_jobs == 1:
-        return [path(*job) for job in jobs]
-    # The workers already use the cores: keep BLAS from multiplying them
-    # (loky's workers limit themselves; this covers a threading backend).
-    with threadpool_limits(limits=1, user_api="blas"):
-        return parallel(delayed(path)(*job) for job in jobs)
+    # Here for jobs run in this process's threads; a worker process installs
+    # its own (see _convergence_hook).
+    with _convergence_hook():
+        if parallel.n_jobs == 1:
+            return [path(*job) for job in jobs]
+        # The workers already use the cores: keep BLAS from multiplying them
+        # (loky's workers limit themselves; this covers a threading backend).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return parallel(delayed(path)(*job) for job in jobs)
+
+
+class _JobLog(threading.local):
+    """Per thread: the ConvergenceWarnings of the path job running in it.
+
+    ``entries`` is a list of ``(point, message)`` while a job runs (None
+    otherwise); ``point`` counts the path's fits already scored, so a warning
+    belongs to the fit scored next.
+    """
+
+    entries = None
+    point = 0
+
+
+_job_log = _JobLog()
+_hook_installed = False  # in this process (warnings filters are per process)
+
+
+@contextlib.contextmanager
+def _convergence_hook():
+    """Send every ConvergenceWarning to the log of the job in its thread.
+
+    :func:`warnings.catch_warnings` changes the filters of the whole process,
+    so it is entered once per process, around all the jobs: by the caller for
+    jobs run in its threads, by the job itself in a worker process (whose
+    warnings would otherwise stay there). ConvergenceWarnings of a thread
+    that runs no job, and other warnings, are shown as before.
+    """
+    global _hook_installed
+    if _hook_installed:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ConvergenceWarning)
+        previous = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            entries = _job_log.entries
+            if entries is None or not issubclass(category, ConvergenceWarning):
+                previous(message, category, filename, lineno, file, line)
+            else:
+                entries.append((_job_log.point, str(message)))
+
+        warnings.showwarning = show
+        _hook_installed = True
+        try:
+            yield
+        finally:
+            _hook_installed = False
+
+
+@contextlib.contextmanager
+def _convergence_log():
+    """Collect this thread's ConvergenceWarnings as ``(point, message)``."""
+    entries = []
+    _job_log.entries, _job_log.point = entries, 0
+    try:
+        with _convergence_hook():
+            yield entries
+    finally:
+        _job_log.entries = None
+
+
+def _warn_unconverged(estimator, unconverged, n_fits, refit_messages):
+    """One ConvergenceWarning for a CV fit: which fits stopped early, and why."""
+    if not unconverged and not refit_messages:
+        return
+    parts = []
+    if unconverged:
+        shown = ", ".join(
+            f"(fold {fold + 1}, C={C:.3g}, l1_ratio={l1_ratio:g})"
+            if C is not None else f"(fold {fold + 1}, l1_ratio={l1_ratio:g})"
+            for fold, C, l1_ratio, _ in unconverged[:10])
+        more = len(unconverged) - 10
+        chosen = sorted({fold + 1 for fold, C, l1_ratio, _ in unconverged
+                         if (C, l1_ratio) == (estimator.C_, estimator.l1_ratio_)})
+        parts.append(
+            f"{len(unconverged)} of the {n_fits} fits along the path stopped "
+            f"before reaching tol={estimator.tol:g}: {shown}"
+            + (f" and {more} more" if more > 0 else "") + ". The chosen C_="
+            f"{estimator.C_:.3g} (l1_ratio_={estimator.l1_ratio_:g}) "
+            + (f"is among them in fold(s) {chosen}: its scores may be off."
+               if chosen else "converged in every fold.")
+            + f" The first said: {unconverged[0][3]}"
+        )
+    if refit_messages:
+        parts.append(f"The refit on all the data at C_={estimator.C_:.3g}, "
+                     f"l1_ratio_={estimator.l1_ratio_:g}: {refit_messages[0]}")
+    warn("SoftmaxClassifierCV: " + "\n".join(parts), ConvergenceWarning)
 
 
 def _grid_bounds(estimator, X, targets, sample_weight, l1_ratios):
-    """Strongest and weakest ``C`` of the data-derived grid (see the Notes)."""
+    """First ``C`` of each ``l1_ratio``'s grid, and the span of every grid.
+
+    Returns ``(starts, ratio)``: the grid of ``l1_ratios[j]`` runs from
+    ``starts[j]`` to ``starts[j] * ratio`` (see the class Notes).
+    """
     weights, c_scale = fit_weights(targets, sample_weight, X.shape[0],
                                    estimator.class_weight, 1.0)
     totals = targets.class_totals(weights)
@@ -691,19 +859,16 @@ def _grid_bounds(estimator, X, targets, sample_weight, l1_ratios):
     var = _column_variances(X, weights / S, estimator.fit_intercept)
     varying = var[var > 1e-12 * var.max()] if var.max() > 0 else var[:0]
     if not varying.size:  # constant features: every C gives the prior
-        return 1.0, _GRID_RATIO
+        return np.ones(len(l1_ratios)), _GRID_RATIO
     spread = max(1.0, float(var.sum()) / (varying.size * np.median(varying)))
-    starts = []
-    if min(l1_ratios) == 0:
-        starts.append(1.0 / (S * (1.0 - float(p @ p)) * float(var.sum())))
+    l2_start = 1.0 / (S * (1.0 - float(p @ p)) * float(var.sum()))
+    lambda_max = 0.0
     if max(l1_ratios) > 0:
         lambda_max = _l1_lambda_max(estimator, X, targets, weights, totals)
-        if lambda_max > 0:
-            starts += [r / (S * lambda_max) for r in l1_ratios if r > 0]
-    if not starts:  # no penalized coefficient can leave zero
-        starts.append(1.0 / (S * (1.0 - float(p @ p)) * float(var.sum())))
-    return (min(starts) / c_scale,
-            max(starts) / c_scale * _GRID_RATIO * spread)
+    # Where no penalized coefficient can leave zero, the L2 start stands.
+    starts = [r / (S * lambda_max) if r > 0 and lambda_max > 0 else l2_start
+              for r in l1_ratios]
+    return np.asarray(starts) / c_scale, _GRID_RATIO * spread
 
 
 def _l1_lambda_max(estimator, X, targets, weights, totals):

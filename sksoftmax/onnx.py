@@ -2,7 +2,8 @@
 
 Importing this module registers a converter with skl2onnx, so that
 :func:`skl2onnx.to_onnx` (or ``convert_sklearn``) converts a fitted
-``SoftmaxClassifier`` and any pipeline containing one::
+``SoftmaxClassifier`` or ``SoftmaxClassifierCV`` and any pipeline containing
+one::
 
     import sksoftmax.onnx  # noqa: F401  (registers the converter)
     from skl2onnx import to_onnx
@@ -37,10 +38,11 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(
         "sksoftmax.onnx needs skl2onnx and onnx (and onnxruntime to run the "
-        "exported models). Install the 'onnx' extra: "
-        "pip install '.[onnx]' in a clone of the repository."
+        "exported models). Install the 'onnx' extra: pip install '.[onnx]' "
+        "in a clone of sksoftmax (or pip install skl2onnx onnxruntime)."
     ) from exc
 
+from sksoftmax._cv import SoftmaxClassifierCV
 from sksoftmax._softmax import SoftmaxClassifier
 
 __all__ = [
@@ -52,6 +54,10 @@ __all__ = [
 
 #: Name under which skl2onnx knows :class:`~sksoftmax.SoftmaxClassifier`.
 ALIAS = "SksoftmaxSoftmaxClassifier"
+
+# SoftmaxClassifierCV predicts with the coef_ and intercept_ of its refit:
+# the same converter, under its own name.
+_ALIAS_CV = "SksoftmaxSoftmaxClassifierCV"
 
 #: Options the converter accepts, as for scikit-learn's linear classifiers.
 _OPTIONS = {
@@ -91,6 +97,7 @@ def convert_softmax_classifier(scope, operator, container):
     model = operator.raw_operator
     input_name = operator.inputs[0].full_name
     input_type = operator.inputs[0].type
+    _check_zipmap(container, model, input_type)
     if isinstance(input_type, (BooleanTensorType, Int64TensorType)):
         cast_name = scope.get_unique_variable_name("cast_input")
         container.add_node(
@@ -157,25 +164,44 @@ def convert_softmax_classifier(scope, operator, container):
     )
 
 
+def _check_zipmap(container, model, input_type):
+    """ONNX's ZipMap takes float32 only: say so before writing a broken graph."""
+    options = container.get_options(model, dict(zipmap=True))
+    if isinstance(input_type, DoubleTensorType) and options["zipmap"] is True:
+        raise ValueError(
+            "A float64 input (DoubleTensorType) gives float64 probabilities, "
+            "which ONNX's ZipMap (the default zipmap=True) does not accept: "
+            "onnxruntime would reject the graph. Pass "
+            f"options={{{type(model).__name__}: {{'zipmap': False}}}} (a probability "
+            "tensor) or "
+            "{'zipmap': 'columns'}, or use a float32 input."
+        )
+
+
 def register_converter():
     """Register the shape calculator and converter with skl2onnx.
 
     Called when :mod:`sksoftmax.onnx` is imported; calling it again is harmless.
-    skl2onnx's own classifier parser then declares the ``label`` and
-    ``probabilities`` outputs and applies the ``zipmap`` option.
+    It registers :class:`~sksoftmax.SoftmaxClassifier` and
+    :class:`~sksoftmax.SoftmaxClassifierCV` (which predicts with its refit's
+    ``coef_`` and ``intercept_``). skl2onnx's own classifier parser then
+    declares the ``label`` and ``probabilities`` outputs and applies the
+    ``zipmap`` option.
 
     Examples
     --------
     >>> import sksoftmax.onnx  # registers the converter on import
     >>> sksoftmax.onnx.register_converter()  # again: harmless
     """
-    update_registered_converter(
-        SoftmaxClassifier,
-        ALIAS,
-        calculate_softmax_classifier_output_shapes,
-        convert_softmax_classifier,
-        options=_OPTIONS,
-    )
+    for estimator, alias in ((SoftmaxClassifier, ALIAS),
+                             (SoftmaxClassifierCV, _ALIAS_CV)):
+        update_registered_converter(
+            estimator,
+            alias,
+            calculate_softmax_classifier_output_shapes,
+            convert_softmax_classifier,
+            options=_OPTIONS,
+        )
 
 
 register_converter()

@@ -1,7 +1,10 @@
 """ONNX export: onnxruntime reproduces predict / predict_proba."""
 
+import re
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +13,7 @@ from sklearn.datasets import make_classification
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sksoftmax import SoftmaxClassifier
+from sksoftmax import SoftmaxClassifier, SoftmaxClassifierCV
 
 pytest.importorskip("skl2onnx")
 rt = pytest.importorskip("onnxruntime")
@@ -89,6 +92,50 @@ def test_double_input_is_exact():
     assert_array_equal(label, clf.predict(X))
 
 
+def test_double_input_with_zipmap_raises_naming_the_fix():
+    # ONNX's ZipMap takes float32 only: onnxruntime would reject the graph.
+    X, y = _data(3, "int", seed=2)
+    clf = SoftmaxClassifier().fit(X, y)
+    double = [("X", DoubleTensorType([None, X.shape[1]]))]
+    with pytest.raises(ValueError, match=r"ZipMap.*'zipmap': False"):
+        to_onnx(clf, initial_types=double)
+    # The two options that keep float64 probabilities both run.
+    for zipmap in [False, "columns"]:
+        outputs = _run(to_onnx(clf, initial_types=double,
+                               options={id(clf): {"zipmap": zipmap}}), X)
+        assert_array_equal(outputs[0], clf.predict(X))
+        # "columns": one output per class after the labels.
+        proba = outputs[1] if zipmap is False else np.column_stack(outputs[1:])
+        assert_allclose(proba, clf.predict_proba(X), rtol=1e-10, atol=1e-12)
+
+
+def test_float64_recipe_of_the_docs_runs():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "export.rst"
+            ).read_text()
+    blocks = re.findall(r"\.\. code-block:: python\n\n((?: {4}.*\n|\n)+)", text)
+    recipe = [block for block in blocks if "DoubleTensorType" in block]
+    assert len(recipe) == 1
+    exec(textwrap.dedent(recipe[0]), {})  # its asserts compare with predict_proba
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_cv_estimator_matches_predict_and_predict_proba(pipeline):
+    X, y = _data(3, "str", seed=5)
+    cv = SoftmaxClassifierCV(Cs=4, cv=3)
+    model = make_pipeline(StandardScaler(), cv) if pipeline else cv
+    model.fit(X, y)
+    options = {SoftmaxClassifierCV: {"zipmap": False}}
+    X32 = X.astype(np.float32)
+    label, proba = _run(to_onnx(model, X32[:1], options=options), X32)
+    assert_allclose(proba, model.predict_proba(X32), rtol=0, atol=1e-4)
+    assert_array_equal(label, model.predict(X32))
+    double = [("X", DoubleTensorType([None, X.shape[1]]))]
+    label, proba = _run(to_onnx(model, initial_types=double, options=options), X)
+    assert_allclose(proba, model.predict_proba(X), rtol=1e-10, atol=1e-12)
+    assert_array_equal(label, model.predict(X))
+    assert len(np.unique(label)) == 3
+
+
 def test_l1_bounded_and_sparsified_model():
     X, y = _data(3, "int", seed=4)
     clf = SoftmaxClassifier(C=0.05, l1_ratio=1.0, coef_bounds=(-0.5, 1.0)).fit(X, y)
@@ -127,7 +174,7 @@ def test_import_isolation_and_missing_extra_message():
         "try:\n"
         "    import sksoftmax.onnx\n"
         "except ImportError as exc:\n"
-        "    assert \"sksoftmax[onnx]\" in str(exc), exc\n"
+        "    assert \"pip install '.[onnx]'\" in str(exc), exc\n"
         "else:\n"
         "    raise SystemExit('no ImportError')\n"
     )

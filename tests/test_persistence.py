@@ -128,6 +128,32 @@ def test_skops_round_trip_of_a_sparsified_model(sio):
     assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
+def test_skops_sparsified_model_loads_with_the_documented_trust_list(sio):
+    # export.rst names the CSR class to trust: it must be the one skops asks
+    # for, and enough.
+    X, y = _iris()
+    clf = SoftmaxClassifier(C=0.1, l1_ratio=1.0).fit(X, y).sparsify()
+    documented = ["scipy.sparse._csr.csr_matrix", OWN_CLASS]
+    data = sio.dumps(clf)
+    assert sorted(sio.get_untrusted_types(data=data)) == sorted(documented)
+    loaded = sio.loads(data, trusted=documented)
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_skops_round_trip_of_softmax_classifier_cv(sio):
+    from sksoftmax import SoftmaxClassifierCV
+
+    X, y = _iris()
+    cv = SoftmaxClassifierCV(Cs=3, cv=3).fit(X, y)
+    own = f"{SoftmaxClassifierCV.__module__}.{SoftmaxClassifierCV.__qualname__}"
+    data = sio.dumps(cv)
+    assert sio.get_untrusted_types(data=data) == [own]
+    loaded = sio.loads(data, trusted=[own])
+    assert_array_equal(loaded.Cs_, cv.Cs_)
+    assert loaded.C_ == cv.C_
+    assert_array_equal(loaded.predict_proba(X), cv.predict_proba(X))
+
+
 def test_skops_refuses_to_load_without_trust(tmp_path, sio):
     from skops.io.exceptions import UntrustedTypesFoundException
 

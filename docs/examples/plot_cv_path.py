@@ -33,14 +33,15 @@ one_se = SoftmaxClassifierCV(Cs=20, cv=folds, selection="1se").fit(X, y)
 scores = best.scores_[:, 0, :]  # (n_folds, n_cs)
 mean = scores.mean(axis=0)
 se = scores.std(axis=0) / np.sqrt(len(folds) - 1)
-print(f"grid: {best.Cs_[0]:.2e} .. {best.Cs_[-1]:.2e}")
+Cs = best.Cs_[0]  # the grid of the (only) l1_ratio
+print(f"grid: {Cs[0]:.2e} .. {Cs[-1]:.2e}")
 print(f"best C = {best.C_:.3g}, 1-SE C = {one_se.C_:.3g}")
 print(f"L-BFGS iterations over all folds and Cs: {best.n_iter_.sum()}")
 
 fig, ax = plt.subplots(figsize=(7, 4.5))
-ax.fill_between(best.Cs_, -(mean - se), -(mean + se), alpha=0.25,
+ax.fill_between(Cs, -(mean - se), -(mean + se), alpha=0.25,
                 label="mean ± 1 standard error")
-ax.plot(best.Cs_, -mean, "o-", ms=4, label="mean held-out log-loss")
+ax.plot(Cs, -mean, "o-", ms=4, label="mean held-out log-loss")
 i = int(np.argmax(mean))
 ax.axhline(-(mean[i] - se[i]), color="gray", ls=":", lw=1,
            label="best mean + 1 SE")
