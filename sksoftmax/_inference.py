@@ -312,38 +312,32 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
               reference_class=None):
     """Standard errors, confidence intervals and p-values of a softmax fit.
 
-    Computes the covariance of the contrasts ``coef[k] - coef[ref]`` (and of
-    the intercepts) of a fitted :class:`SoftmaxClassifier` against a
-    reference class, in the layout of statsmodels ``MNLogit``. With
-    ``C=np.inf`` the result is the usual maximum-likelihood inference (equal
-    to ``MNLogit``'s); with a finite ``C`` it is conditional on the penalty
-    (see the :ref:`User Guide <inference>`). The estimates are those of the
-    optimum whatever ``tol`` the fit used: Newton steps from the fitted
-    coefficients polish them to the rounding floor first.
+    Covariance of the contrasts ``coef[k] - coef[ref]`` (intercepts included)
+    against a reference class, in statsmodels ``MNLogit``'s layout: with
+    ``C=np.inf`` ``MNLogit``'s numbers; with a finite ``C`` conditional on the
+    penalty (see the :ref:`User Guide <inference>`). Newton steps first polish
+    the fitted coefficients to the optimum, whatever the fit's ``tol``.
 
     Parameters
     ----------
     estimator : SoftmaxClassifier or Pipeline
         A fitted :class:`SoftmaxClassifier`, or a fitted
-        :class:`~sklearn.pipeline.Pipeline` whose last step is one (``X`` is
-        then transformed by the preceding steps, and the variables are the
-        inputs of the last step).
+        :class:`~sklearn.pipeline.Pipeline` ending in one (``X`` then goes
+        through the preceding steps).
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
         The data the estimator was fitted on. With a pandas DataFrame the
         results are DataFrames labelled by variable and class.
     y : array-like of shape (n_samples,) or (n_samples, n_classes)
-        The labels (or soft targets) it was fitted on.
+        The labels (or soft targets) of the fit.
     sample_weight : array-like of shape (n_samples,), default=None
-        The sample weights of the fit. They count as frequency weights:
-        integer weights give the same result as repeated rows (for
-        ``"nonrobust"``). Class weights and the ignore label are applied as
-        in the fit; ignored samples do not count.
+        The sample weights of the fit, as frequency weights (for
+        ``"nonrobust"``, integer weights equal repeated rows). Class weights
+        and the ignore label apply as in the fit.
     cov_type : {"nonrobust", "HC0"}, default="nonrobust"
         ``"nonrobust"``: the inverse of the (penalized) Hessian.
         ``"HC0"``: the sandwich ``H^-1 B H^-1`` with
         ``B = sum_i s_i^2 g_i g_i^T`` (``g_i`` the score of sample ``i``,
-        ``s_i`` its weight): robust to a misspecified model, with each row an
-        independent unit.
+        ``s_i`` its weight): robust to misspecification, rows independent.
     reference_class : object, default=None
         The class the contrasts are taken against; None means
         ``classes_[0]`` (statsmodels' choice).
@@ -357,20 +351,16 @@ def inference(estimator, X, y, *, sample_weight=None, cov_type="nonrobust",
     Raises
     ------
     ValueError
-        For a penalty that is not smooth (``l1_ratio > 0``) or a constrained
-        fit, ``"nonrobust"`` with soft targets or label smoothing, more than
-        :data:`MAX_PARAMS` parameters, or data that are not those of the fit
-        (other classes or features, or an objective that the fit's
-        coefficients do not minimize within its ``tol``).
+        For a nonsmooth penalty (``l1_ratio > 0``) or a constrained fit,
+        ``"nonrobust"`` with soft targets or label smoothing, more than
+        :data:`MAX_PARAMS` parameters, or data not those of the fit.
 
     Warns
     -----
     UserWarning
-        When some contrasts are not identified (collinear columns, classes
-        separated without a penalty): their standard errors, intervals,
-        p-values and covariances are NaN. Also when the fit stopped far
-        enough from the optimum for its ``coef_`` to differ from the reported
-        estimates by more than a tenth of a standard error.
+        For contrasts not identified (collinear columns, classes separated
+        without a penalty): NaN standard errors, intervals and p-values. Also
+        when ``coef_`` is over 0.1 standard error from the optimum.
 
     Examples
     --------
