@@ -571,3 +571,89 @@ def test_cross_validated_model_uses_the_chosen_penalty():
     averaged = SoftmaxClassifierCV(Cs=[0.1, 1.0], cv=3, refit=False).fit(X, y)
     with pytest.raises(ValueError, match="refit=False"):
         inference(averaged, X, y)
+
+
+def test_separated_clusters_give_nan_and_a_warning():
+    # Two clusters 10 apart, no penalty: completely separated, yet the Hessian
+    # is uniformly small rather than ill-conditioned.
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal(size=(50, 2)), rng.normal(size=(50, 2)) + 10]
+    y = np.r_[np.zeros(50, int), np.ones(50, int)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = SoftmaxClassifier(C=np.inf).fit(X, y)
+    res, messages = _caught(inference, clf, X, y)
+    assert any("separate the classes" in m for m in messages)
+    assert np.isnan(res.bse).all()
+
+
+def _near_collinear(level):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 3))
+    coef = rng.normal(size=(4, 3)) * 5
+    Z = X @ coef.T
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    y = (P.cumsum(axis=1) > rng.random((1000, 1))).argmax(axis=1)
+    noise = rng.normal(size=1000)
+    return np.column_stack([X, X[:, 0] + level * noise]), y
+
+
+@pytest.mark.parametrize("level", [1e-4, 3e-5, 1e-5])
+def test_near_collinear_columns_lose_only_their_own_errors(level):
+    sm = _sm()
+    X, y = _near_collinear(level)
+    clf = SoftmaxClassifier(C=np.inf).fit(X, y)
+    res, messages = _caught(inference, clf, X, y)
+    assert any("not identified" in m for m in messages)
+    # x0 and its near copy x3 are NaN; const, x1, x2 keep their errors, equal
+    # to statsmodels' inverse Hessian at the same parameters.
+    assert np.isnan(res.bse[[1, 4]]).all()
+    H = sm.MNLogit(y, sm.add_constant(X)).hessian(res.params.T.ravel())
+    bse = np.sqrt(np.diag(np.linalg.inv(-H))).reshape(3, 5).T
+    assert_allclose(res.bse[[0, 2, 3]], bse[[0, 2, 3]], rtol=1e-6)
+
+
+def test_default_tol_gives_the_mle():
+    # The fit stops within its tol; inference polishes it to the optimum.
+    sm = _sm()
+    data = sm.datasets.anes96.load_pandas()
+    X, y = data.exog, data.endog.astype(int)
+    ref = _statsmodels_fit(X, y)
+    res = inference(SoftmaxClassifier(C=np.inf).fit(X, y), X, y)
+    assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=0, atol=1e-6)
+    assert_allclose(res.bse.to_numpy(), ref.bse.to_numpy(), rtol=0, atol=1e-6)
+    # Labelled like statsmodels' results.
+    assert list(res.params.index) == list(ref.params.index)
+    assert list(res.bse.columns) == [1, 2, 3, 4, 5, 6]
+    assert res.conf_int().shape == (36, 2)
+    assert_allclose(res.cov.to_numpy(), ref.cov_params().to_numpy(), rtol=1e-6,
+                    atol=1e-9)
+    # NumPy input: NumPy output.
+    res = inference(SoftmaxClassifier(C=np.inf).fit(X.to_numpy(), y), X.to_numpy(), y)
+    assert isinstance(res.params, np.ndarray) and isinstance(res.cov, np.ndarray)
+
+
+@pytest.mark.parametrize("C", [0.05, np.inf])
+def test_loose_and_unconverged_fits_are_polished(C):
+    X, y = _synthetic()
+    tight = inference(SoftmaxClassifier(**{**TIGHT, "C": C}).fit(X, y), X, y)
+    for kw in ({"tol": 1e-2}, {"max_iter": 3}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf = SoftmaxClassifier(C=C, **kw).fit(X, y)
+        res, _ = _caught(inference, clf, X, y)
+        assert_allclose(res.params, tight.params, rtol=1e-7, atol=1e-9)
+        assert_allclose(res.bse, tight.bse, rtol=1e-7)
+
+
+def test_other_data_raise():
+    X, y = _synthetic()
+    X2, _ = _softmax_data(2000, np.zeros((4, 5)), np.zeros(4), seed=7)
+    clf = SoftmaxClassifier().fit(X, y)
+    with pytest.raises(ValueError, match="not the data of the fit"):
+        inference(clf, X2, y)
+    # A cross-validated model records no loss_: the polishing step tells.
+    cv = SoftmaxClassifierCV(Cs=[1.0, 10.0], cv=3, tol=1e-10).fit(X, y)
+    with pytest.raises(ValueError, match="not the data of the fit"):
+        inference(cv, X2, y)

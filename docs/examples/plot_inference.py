@@ -43,7 +43,7 @@ with warnings.catch_warnings(record=True) as caught:
     clf = make_pipeline(StandardScaler(), SoftmaxClassifier(C=np.inf)).fit(X, y)
     separated = inference(clf, X, y)
 print(caught[-1].message)
-print("finite standard errors:", int(np.isfinite(separated.bse).sum()))
+print("finite standard errors:", int(np.isfinite(separated.bse.to_numpy()).sum()))
 
 # %%
 # Five measurements do not separate the cultivars, and the estimate exists.
@@ -56,11 +56,12 @@ X = X[columns]
 # The unpenalized fit and its summary
 # -----------------------------------
 # A pipeline is accepted: ``X`` goes through the scaler first, and the
-# variables are the scaler's outputs (standardized measurements). A tight
-# ``tol`` makes the fit the maximum-likelihood estimate to many digits.
+# variables are the scaler's outputs (standardized measurements). The fit's
+# default ``tol`` is enough: ``inference`` polishes the fitted coefficients
+# with Newton steps to the maximum-likelihood estimate before computing
+# anything.
 
-mle = make_pipeline(StandardScaler(),
-                    SoftmaxClassifier(C=np.inf, tol=1e-10)).fit(X, y)
+mle = make_pipeline(StandardScaler(), SoftmaxClassifier(C=np.inf)).fit(X, y)
 res = inference(mle, X, y)
 print(res.summary())
 
@@ -84,25 +85,29 @@ rows = np.arange(len(res.names))
 for a, ax in enumerate(axes):
     for r, offset, color, label in [(res, -0.15, "C0", "C=inf (MLE)"),
                                     (res_ridge, 0.15, "C1", "C=0.05")]:
-        ci = r.conf_int(0.05)[:, a]
-        ax.errorbar(r.params[:, a], rows + offset,
-                    xerr=[r.params[:, a] - ci[:, 0], ci[:, 1] - r.params[:, a]],
+        # X is a DataFrame, so the results are labelled frames.
+        est = r.params.iloc[:, a].to_numpy()
+        ci = r.conf_int(0.05).loc[r.classes[a]].to_numpy()
+        ax.errorbar(est, rows + offset, xerr=[est - ci[:, 0], ci[:, 1] - est],
                     fmt="o", color=color, capsize=3, label=label)
     ax.axvline(0, color="grey", lw=1)
     ax.set_title(f"cultivar {res.classes[a]} vs {res.reference_class}")
     ax.set_xlabel("contrast (per standard deviation)")
 axes[0].set_yticks(rows, res.names)
 axes[0].invert_yaxis()
-axes[-1].legend(loc="upper right")
-fig.tight_layout()
+# The legend goes below the panels, where it hides no bar.
+handles, labels = axes[0].get_legend_handles_labels()
+fig.legend(handles, labels, loc="lower center", ncol=2)
+fig.tight_layout(rect=(0, 0.08, 1, 1))
 plt.show()
 
 # %%
 # The same numbers as a table
 # ---------------------------
 # ``summary().to_frame()`` gives a pandas DataFrame indexed by
-# (class, variable).
+# (class, variable); ``to_string()`` prints every column, the intervals
+# included.
 
-res.summary().to_frame().round(3)
+print(res.summary().to_frame().round(3).to_string())
 
 # sphinx_gallery_thumbnail_path = "_build/panels/inference_1_1.png"
