@@ -26,7 +26,7 @@ from sksoftmax._objective import (
     sparse_row_blocks,
 )
 from sksoftmax._problem import PenalizedProblem, check_penalty_params
-from sksoftmax._solver import meets_tol, minimize_lbfgs, warn_not_converged
+from sksoftmax._solver import minimize_lbfgs, warn_not_converged
 from sksoftmax._targets import fit_weights, prepare_targets
 
 try:
@@ -422,7 +422,9 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if bridge is not None:
             bridge.close()
         if not result.converged and self.max_iter > 0:
-            warn_not_converged(result, self.max_iter, tol=self.tol, dtype=dtype)
+            warn_not_converged(
+                result, self.max_iter, tol=self.tol, dtype=dtype,
+                no_penalty=np.isinf(getattr(problem, "problem", problem).C))
         coef, intercept = problem.solution(result.x)
         if keep_pairs:
             self._pairs = None
@@ -461,10 +463,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             left_fun = self.max_fun - result.n_evaluations
             if (left <= 0 or left_fun <= 1
                     or "callback" in result.message.lower()
-                    or meets_tol(result.fun, np.max(np.abs(
-                        problem.rule_gradient(
-                            problem.projected_gradient(result.x)))),
-                        self.tol)):
+                    or result.converged):
                 break
             more = minimize_lbfgs(problem.loss_grad, result.x, max_iter=left,
                                   max_fun=left_fun, **options)
