@@ -137,7 +137,7 @@ class Reference:
         """Newton steps on the variables that are not zero (L1) or at a bound."""
         f_best = self(*self.split(w))
         for _ in range(8):
-            f, g, P = self.smooth(w)
+            _, g, P = self.smooth(w)
             free = (w > lo) & (w < hi)
             if self.l1:
                 free[: self.n_w] &= w[: self.n_w] != 0
@@ -177,9 +177,11 @@ def _assert_quiet_fits_are_at_the_optimum(X, y, **params):
     reference = Reference(X, y, C, params.get("l1_ratio", 0.0),
                           params.get("fit_intercept", True), bounds)
     clf, warned = fit_quietly(X, y, **params)
+    if warned:  # a warning is an honest answer; nothing to check
+        return None
     gap = gap_of(clf, reference, reference.optimum())
-    assert warned or gap <= GAP, (gap, clf.n_iter_)
-    return gap, warned
+    assert gap <= GAP, (gap, clf.n_iter_)
+    return gap
 
 
 @pytest.fixture(autouse=True)
