@@ -97,17 +97,20 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         sparse counts with a weak penalty) need 150 to 300.
 
     tol : float, default=2e-5
-        Relative tolerance: stop when the largest component of the gradient is
-        at most ``tol`` times the objective. The gradient is taken with respect
-        to the centred and scaled features, so the rule does not depend on the
-        units of the columns, and relative to the objective, so it means the
-        same whether the optimum's loss is 2 or 1e-4. It is checked at the
-        starting point too: a warm start that meets it runs no iteration, one
-        that does not iterates as a cold start would. A ``tol`` below what
-        floating point resolves (even 0) ends at the rounding floor without a
-        warning. With the default the fits of the :ref:`performance`
-        benchmark stop within 1e-5 (relative) of the optimum; see
-        :ref:`tol <tol>` for measurements.
+        Relative tolerance on the gap to the optimum: stop when an estimate of
+        ``(f - f*) / f`` is at most ``tol`` (``f`` the objective, below a mean
+        loss of 1e-4 nats taken as 1e-4). The estimate is ``g' H g / 2`` with
+        ``H`` the L-BFGS inverse Hessian of the last ``history_size`` steps
+        (its scaling set by the flattest curvature among the last 30 steps);
+        with bounds it covers the free coefficients. It can fall a few times
+        below the true gap: the default ends within about 1e-4 of the
+        optimum, or warns. The starting point, where no curvature is known,
+        is accepted only when its largest gradient component (in centred and
+        scaled coordinates) is at most ``tol`` times the objective. A ``tol``
+        below what floating point resolves (even 0) ends at the rounding
+        floor without a warning: a stalled line search with an estimated gap
+        within ``sqrt(eps)`` of the objective (at most 2e-5 in float32). See
+        :ref:`tol <tol>`.
 
     warm_start : bool, default=False
         Start from the previous solution when refitting with the same classes

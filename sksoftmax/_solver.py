@@ -1,26 +1,31 @@
 """One thin wrapper around SciPy's L-BFGS-B: the stopping rule, history, warnings.
 
-The stopping rule is relative: L-BFGS stops when the largest gradient
-component (in the conditioned coordinates of :mod:`sksoftmax._objective`,
-where a unit step moves a standardized feature's logit by one) is at most
-``tol`` times the current objective. In those coordinates the gradient of the
-cross-entropy is bounded by a small multiple of the loss itself (``|p - t|``
-summed over classes is at most twice the cross-entropy), so ``tol`` reads the
-same whether the optimum's loss is 2 or 1e-4: a nearly separable fit with a
-weak penalty is not declared converged just because its loss, and with it
-every gradient, is small. (Below a mean loss of 1e-4 nats the scale stays at
-1e-4: without a penalty on separable data there is no optimum to approach.)
-The rule is checked at the starting point too, so a warm start that already
-meets it runs no iteration, and one that does not (say the solution of another
-``C``) iterates until it does, exactly as a cold start would.
+The stopping rule bounds the gap to the optimum: L-BFGS stops when an estimate
+of ``f - f*`` is at most ``tol`` times the objective (below a mean loss of
+1e-4 nats the scale stays at 1e-4: without a penalty on separable data there
+is no optimum). The estimate is ``g' H g / 2`` by the two-loop recursion over
+the last ``history_size`` pairs of the iterates the callback saw, all in the
+solver's own coordinates (so it does not depend on any conditioning), with the
+initial matrix ``gamma I`` set by the *flattest* curvature ``s's / s'y`` of the
+last 30 steps rather than L-BFGS's last ``s'y / y'y``. With L-BFGS's own
+scaling the estimate fell 10 to 4,000 times below the true gap on problems
+with many classes and few samples each or a weak penalty (the curvature of the
+directions the last pairs did not explore is far smaller); with the flattest
+one it stayed within about 4x near the stop, and the six benchmark problems
+stop no later than under the former gradient rule. With bounds the estimate
+covers the free variables. The starting point, where no pair exists, must
+meet the stricter gradient test (largest component in the coordinates of the
+rule at most ``tol`` times the objective), so a warm start at the optimum
+runs at most one iteration.
 
 Below the precision of floating point the rule cannot be met; L-BFGS-B then
 ends on a line search that finds no decrease. That counts as converged when
-the gradient is near the rounding floor of the data's dtype (``4 cbrt(eps)``
-times the objective); a stall above it warns, with advice that depends on the
-cause. SciPy's relative-decrease test is off (``ftol=0``): at 64 float64
-epsilons (scikit-learn's choice) it ended unpenalized fits with ``tol=1e-13``
-while coefficients still moved in their fifth digit.
+the estimated gap is within ``sqrt(eps)`` of the objective (capped at 2e-5, so
+that a float32 stall ends silently only near the optimum; float32 fits of
+nearly separable data stall up to 3.4e-4 above it, and warn). SciPy's
+relative-decrease test is off (``ftol=0``): at 64 float64 epsilons
+(scikit-learn's choice) it ended unpenalized fits with ``tol=1e-13`` while
+coefficients still moved in their fifth digit.
 """
 
 import time
