@@ -155,7 +155,7 @@ class _Progress:
         ):
             self.stop_reason = "callback"
             raise StopIteration
-        if meets_tol(f, gap, self.tol):
+        if meets_tol(f, gap, self.tol) and meets_tol(f, grad_max, self.tol):
             self.stop_reason = "tol"
             raise StopIteration
 
@@ -402,7 +402,7 @@ def _reason(res, stop_reason, f, gap, grad_max, tol, eps, max_iter):
     """Why L-BFGS-B ended: one of the reasons of :class:`SolverResult`."""
     if stop_reason is not None:
         return stop_reason
-    if meets_tol(f, gap, tol) or grad_max == 0:
+    if (meets_tol(f, gap, tol) and meets_tol(f, grad_max, tol)) or grad_max == 0:
         return "tol"  # e.g. an exactly zero gradient (SciPy's gtol=0 test)
     # status 2: the line search found no decrease (status 0 with ftol=0: an
     # iteration that decreased nothing).
