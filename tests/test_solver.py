@@ -112,22 +112,24 @@ def test_warm_start_at_the_optimum_runs_no_iteration(digits_std):
     clf = SoftmaxClassifier(C=1e2, warm_start=True).fit(X, y)
     first = clf.coef_.copy()
     clf.fit(X, y)
-    assert clf.n_iter_ == 0
-    assert_allclose(clf.coef_, first)
+    # The start is checked by its gradient (no curvature is known there), which
+    # the gap rule's stop need not meet: at most one more iteration.
+    assert clf.n_iter_ <= 1
+    assert_allclose(clf.coef_, first, rtol=1e-3, atol=1e-3)
 
 
 def test_stop_is_relative_to_the_objective(capsys):
-    # The last verbose line: max|grad| <= tol * objective, and the line before
-    # it did not meet the rule.
+    # The last verbose line meets the rule (estimated gap / objective and
+    # max|grad| / objective at most tol); the line before it did not.
     X, y = load_iris(return_X_y=True)
     tol = 1e-4
     SoftmaxClassifier(tol=tol, verbose=1).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
-    values = [(float(line.split()[3]), float(line.split()[5])) for line in lines]
-    f, g = values[-1]
-    assert g <= tol * f
-    f, g = values[-2]
-    assert g > tol * f
+    values = [[float(line.split()[i]) for i in (3, 5, 7)] for line in lines]
+    f, g, gap = values[-1]
+    assert gap <= tol and g <= tol * f
+    f, g, gap = values[-2]
+    assert gap > tol or g > tol * f
 
 
 def test_tol_does_not_depend_on_feature_units():
