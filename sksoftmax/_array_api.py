@@ -40,11 +40,13 @@ from sklearn.utils.validation import (
 from sksoftmax._loss import block_loss_grad
 from sksoftmax._loss import log_softmax as _log_softmax
 from sksoftmax._loss import softmax as _softmax
-from sksoftmax._objective import (
-    SoftmaxObjective,
-    row_blocks,
+from sksoftmax._moments import (
+    block_moments,
+    mean_and_variance,
+    merge_all,
     scaling_from_moments,
 )
+from sksoftmax._objective import SoftmaxObjective, row_blocks
 from sksoftmax._targets import fit_weights, prepare_targets
 
 # Rows per block on accelerators: large blocks keep the number of kernel
@@ -89,23 +91,20 @@ def _on_accelerator(xp, device):
 def _column_stats(X, weights, fit_intercept, blocks, xp, device):
     """Weighted column centre and scale, as ``_objective.column_scaling``.
 
-    The sums run on the device in its most precise float dtype (float64 where
-    available: conditioning needs a clean zero variance for constant columns);
-    the ``(d,)`` results are finished on the host.
+    The moments of the blocks of ``X / amax`` are computed and merged on the
+    device (:mod:`sksoftmax._moments`) in its most precise float dtype
+    (float64 where available: conditioning needs a clean zero variance for
+    constant columns); the ``(d,)`` results are finished on the host.
     """
     dtype = _max_precision_float_dtype(xp, device)
     w = xp.astype(weights, dtype)
-    w = w / xp.sum(w)
     amax = xp.astype(xp.max(xp.abs(X), axis=0), dtype)
     amax = xp.where(amax > 0, amax, xp.ones_like(amax))
-    mean = xp.zeros(X.shape[1], dtype=dtype, device=device)
-    for rows in blocks:
-        mean += w[rows] @ (xp.astype(X[rows, :], dtype) / amax)
-    center = mean if fit_intercept else xp.zeros_like(mean)
-    sq = xp.zeros(X.shape[1], dtype=dtype, device=device)
-    for rows in blocks:
-        sq += w[rows] @ ((xp.astype(X[rows, :], dtype) / amax - center) ** 2)
-    amax, mean, var = (_to_host(a).astype(np.float64) for a in (amax, mean, sq))
+    total = merge_all(
+        (block_moments(xp.astype(X[rows, :], dtype) / amax, w[rows], xp)
+         for rows in blocks), xp)
+    mean, var = mean_and_variance(total, fit_intercept, xp)
+    amax, mean, var = (_to_host(a).astype(np.float64) for a in (amax, mean, var))
     return scaling_from_moments(mean, var, amax, fit_intercept)
 
 

@@ -32,11 +32,13 @@ from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from sksoftmax._loss import block_loss_grad
 from sksoftmax._loss import log_softmax as _np_log_softmax
 from sksoftmax._loss import softmax as _np_softmax
-from sksoftmax._objective import (
-    SoftmaxObjective,
+from sksoftmax._moments import (
+    block_moments,
+    mean_and_variance,
+    merge_all,
     scaling_from_moments,
-    solver_scale,
 )
+from sksoftmax._objective import SoftmaxObjective, solver_scale
 from sksoftmax._targets import (
     _DEFAULT_ROW_SUM_ATOL,
     _ROW_SUM_ATOL,
@@ -303,33 +305,12 @@ def _add(*parts):
 
 
 def _chunk_moments(X, weights, amax):
-    """Weight, weighted mean and centred sum of squares of ``X / amax``."""
-    Xs = X / amax  # float64; einsum below makes no further chunk-sized copies
-    w_sum = float(weights.sum())
-    sq = np.einsum("i,ij,ij->j", weights, Xs, Xs)
-    if w_sum > 0:
-        mean = (weights @ Xs) / w_sum
-        Xs -= mean
-        m2 = np.einsum("i,ij,ij->j", weights, Xs, Xs)
-    else:
-        mean = np.zeros(X.shape[1])
-        m2 = np.zeros(X.shape[1])
-    return w_sum, mean, m2, sq
+    """:func:`sksoftmax._moments.block_moments` of ``X / amax`` (float64)."""
+    return block_moments(X / amax, weights)
 
 
 def _merge_moments(*parts):
-    """Chan et al.'s pairwise update: exact, and stable unlike sum(x^2) - n m^2."""
-    w_sum, mean, m2, sq = parts[0]
-    for w_b, mean_b, m2_b, sq_b in parts[1:]:
-        total = w_sum + w_b
-        sq = sq + sq_b
-        if w_b == 0:
-            continue
-        delta = mean_b - mean
-        mean = mean + delta * (w_b / total)
-        m2 = m2 + m2_b + delta**2 * (w_sum * w_b / total)
-        w_sum = total
-    return w_sum, mean, m2, sq
+    return merge_all(parts)
 
 
 def _chunk_loss_grad(X, targets, weights, params, label_smoothing):
@@ -675,8 +656,7 @@ def _moments(X, weights, amax):
 
 def _scaling(moments, amax, fit_intercept):
     """``sksoftmax._objective.column_scaling`` from the merged moments."""
-    w_sum, mean, m2, sq = moments
-    var = (m2 if fit_intercept else sq) / w_sum
+    mean, var = mean_and_variance(moments, fit_intercept)
     return scaling_from_moments(mean, var, amax, fit_intercept)
 
 
