@@ -100,13 +100,19 @@ def test_same_optimum_on_every_backend(params, weighted, monkeypatch):
                 torch.asarray(X), torch.asarray(y),
                 sample_weight=None if sw is None else torch.asarray(sw))
     ref = fits["numpy"]
-    scale = X.std(axis=0)  # compare the coefficients of standardized columns
+    # The backends sum in other orders, so they stop at other points within
+    # tol of the optimum: equal losses to 1e-9 (a model that differs, as with
+    # class weights applied before smoothing, is 1e-3 to 3e-2 off), and
+    # coefficients of the standardized columns within 3e-4 (the elastic net
+    # without intercept is flat along some directions; such a model differs
+    # by 2e-2 or more).
+    scale = X.std(axis=0)
     for name in ("dask", "torch"):
         got = fits[name]
         coef = np.asarray(move_to(got.coef_, xp=np, device="cpu"))
         intercept = np.asarray(move_to(got.intercept_, xp=np, device="cpu"))
         assert_allclose(got.loss_, ref.loss_, rtol=1e-9, err_msg=name)
-        assert_allclose(coef * scale, ref.coef_ * scale, rtol=0, atol=2e-5,
+        assert_allclose(coef * scale, ref.coef_ * scale, rtol=0, atol=3e-4,
                         err_msg=name)
-        assert_allclose(intercept, ref.intercept_, rtol=0, atol=2e-5 * max(
+        assert_allclose(intercept, ref.intercept_, rtol=0, atol=3e-4 * max(
             1.0, np.abs(ref.intercept_).max()), err_msg=name)
