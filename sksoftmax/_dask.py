@@ -27,8 +27,6 @@ import numpy as np
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from sksoftmax._loss import block_loss_grad
-from sksoftmax._loss import log_softmax as _np_log_softmax
-from sksoftmax._loss import softmax as _np_softmax
 from sksoftmax._moments import (
     block_moments,
     mean_and_variance,
@@ -286,12 +284,8 @@ def _chunk_loss_grad(X, targets, weights, params, label_smoothing):
             grad_intercept.astype(np.float64, copy=False))
 
 
-def _chunk_logits(X, coef, intercept):
-    return X @ coef.T + intercept
-
-
-def _chunk_labels(Z, classes):
-    return classes[np.argmax(Z, axis=1)]
+def _chunk_post(X, coef, intercept, post):
+    return post(X @ coef.T + intercept, np)
 
 
 # --------------------------------------------------------------------------
@@ -588,8 +582,8 @@ def _scaling(moments, amax, fit_intercept):
     return scaling_from_moments(mean, var, amax, fit_intercept)
 
 
-def logits(estimator, X):
-    """Lazy logits ``X @ coef_.T + intercept_``, one task per row chunk.
+def logits(estimator, X, post):
+    """Lazy ``post(X @ coef_.T + intercept_, numpy)``, one task per row chunk.
 
     Parameters
     ----------
@@ -597,10 +591,13 @@ def logits(estimator, X):
         A fitted estimator.
     X : dask.array.Array of shape (n_samples, n_features)
         Samples.
+    post : callable
+        ``post(Z, xp)``: the prediction computed from a chunk's logits ``Z``
+        (1-D or 2-D; its result on an empty chunk gives the dtype and shape).
 
     Returns
     -------
-    Z : dask.array.Array of shape (n_samples, n_classes)
+    out : dask.array.Array of shape (n_samples,) or (n_samples, m)
     """
     check_is_fitted(estimator)
     X = _as_dask_X(estimator, X, reset=False)
@@ -612,76 +609,9 @@ def logits(estimator, X):
     dtype = np.result_type(X.dtype, estimator.coef_.dtype)
     coef = estimator.coef_.astype(dtype)
     intercept = estimator.intercept_.astype(dtype)
-    return X.map_blocks(
-        _chunk_logits, coef, intercept, dtype=dtype,
-        chunks=(X.chunks[0], (coef.shape[0],)), meta=_meta(2, dtype),
-    )
-
-
-def decision_function(estimator, Z):
-    """Lazy decision function from lazy logits (1-D for two classes).
-
-    Parameters
-    ----------
-    estimator : SoftmaxClassifier
-        A fitted estimator.
-    Z : dask.array.Array of shape (n_samples, n_classes)
-        Logits.
-
-    Returns
-    -------
-    scores : dask.array.Array of shape (n_samples,) or (n_samples, n_classes)
-    """
-    if Z.shape[1] == 2:
-        return Z[:, 1] - Z[:, 0]
-    return Z
-
-
-def predict(estimator, Z):
-    """Lazy class labels from lazy logits.
-
-    Parameters
-    ----------
-    estimator : SoftmaxClassifier
-        A fitted estimator.
-    Z : dask.array.Array of shape (n_samples, n_classes)
-        Logits.
-
-    Returns
-    -------
-    y_pred : dask.array.Array of shape (n_samples,)
-        Labels from ``classes_``.
-    """
-    classes = estimator.classes_
-    return Z.map_blocks(_chunk_labels, classes, drop_axis=1, dtype=classes.dtype,
-                        meta=_meta(1, classes.dtype))
-
-
-def log_softmax(Z):
-    """Lazy row-wise log-softmax.
-
-    Parameters
-    ----------
-    Z : dask.array.Array of shape (n_samples, n_classes)
-        Logits.
-
-    Returns
-    -------
-    log_proba : dask.array.Array of shape (n_samples, n_classes)
-    """
-    return Z.map_blocks(_np_log_softmax, dtype=Z.dtype, meta=_meta(2, Z.dtype))
-
-
-def softmax(Z):
-    """Lazy row-wise softmax.
-
-    Parameters
-    ----------
-    Z : dask.array.Array of shape (n_samples, n_classes)
-        Logits.
-
-    Returns
-    -------
-    proba : dask.array.Array of shape (n_samples, n_classes)
-    """
-    return Z.map_blocks(_np_softmax, dtype=Z.dtype, meta=_meta(2, Z.dtype))
+    meta = post(np.empty((0, coef.shape[0]), dtype=dtype), np)
+    if meta.ndim == 1:
+        return X.map_blocks(_chunk_post, coef, intercept, post, drop_axis=1,
+                            dtype=meta.dtype, meta=meta)
+    return X.map_blocks(_chunk_post, coef, intercept, post, dtype=meta.dtype,
+                        chunks=(X.chunks[0], (meta.shape[1],)), meta=meta)
