@@ -96,6 +96,7 @@ def _column_stats(X, weights, fit_intercept, blocks, xp, device):
     """
     dtype = _max_precision_float_dtype(xp, device)
     w = xp.astype(weights, dtype)
+    w = w / xp.sum(w)
     amax = xp.astype(xp.max(xp.abs(X), axis=0), dtype)
     amax = xp.where(amax > 0, amax, xp.ones_like(amax))
     total = merge_all(
