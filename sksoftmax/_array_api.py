@@ -38,13 +38,13 @@ from sklearn.utils.validation import (
 )
 
 from sksoftmax._loss import block_loss_grad
-from sksoftmax._loss import log_softmax as _log_softmax
-from sksoftmax._loss import softmax as _softmax
-from sksoftmax._objective import (
-    SoftmaxObjective,
-    row_blocks,
+from sksoftmax._moments import (
+    block_moments,
+    mean_and_variance,
+    merge_all,
     scaling_from_moments,
 )
+from sksoftmax._objective import SoftmaxObjective, row_blocks
 from sksoftmax._targets import fit_weights, prepare_targets
 
 # Rows per block on accelerators: large blocks keep the number of kernel
@@ -89,23 +89,21 @@ def _on_accelerator(xp, device):
 def _column_stats(X, weights, fit_intercept, blocks, xp, device):
     """Weighted column centre and scale, as ``_objective.column_scaling``.
 
-    The sums run on the device in its most precise float dtype (float64 where
-    available: conditioning needs a clean zero variance for constant columns);
-    the ``(d,)`` results are finished on the host.
+    The moments of the blocks of ``X / amax`` are computed and merged on the
+    device (:mod:`sksoftmax._moments`) in its most precise float dtype
+    (float64 where available: conditioning needs a clean zero variance for
+    constant columns); the ``(d,)`` results are finished on the host.
     """
     dtype = _max_precision_float_dtype(xp, device)
     w = xp.astype(weights, dtype)
     w = w / xp.sum(w)
     amax = xp.astype(xp.max(xp.abs(X), axis=0), dtype)
     amax = xp.where(amax > 0, amax, xp.ones_like(amax))
-    mean = xp.zeros(X.shape[1], dtype=dtype, device=device)
-    for rows in blocks:
-        mean += w[rows] @ (xp.astype(X[rows, :], dtype) / amax)
-    center = mean if fit_intercept else xp.zeros_like(mean)
-    sq = xp.zeros(X.shape[1], dtype=dtype, device=device)
-    for rows in blocks:
-        sq += w[rows] @ ((xp.astype(X[rows, :], dtype) / amax - center) ** 2)
-    amax, mean, var = (_to_host(a).astype(np.float64) for a in (amax, mean, sq))
+    total = merge_all(
+        (block_moments(xp.astype(X[rows, :], dtype) / amax, w[rows], xp)
+         for rows in blocks), xp)
+    mean, var = mean_and_variance(total, fit_intercept, xp)
+    amax, mean, var = (_to_host(a).astype(np.float64) for a in (amax, mean, var))
     return scaling_from_moments(mean, var, amax, fit_intercept)
 
 
@@ -305,8 +303,8 @@ def _check_same_namespace(estimator, X, xp, device):
         )
 
 
-def logits(estimator, X):
-    """Logits ``X @ coef_.T + intercept_`` in ``X``'s namespace and device.
+def logits(estimator, X, post):
+    """``post(X @ coef_.T + intercept_, xp)`` in ``X``'s namespace and device.
 
     Parameters
     ----------
@@ -314,10 +312,13 @@ def logits(estimator, X):
         A fitted estimator whose ``coef_`` shares ``X``'s namespace and device.
     X : array of shape (n_samples, n_features)
         Samples.
+    post : callable
+        ``post(Z, xp)``: the prediction computed from the logits ``Z``.
 
     Returns
     -------
-    Z : array of shape (n_samples, n_classes)
+    out : array
+        ``post``'s result.
     """
     check_is_fitted(estimator)
     xp, _, device = get_namespace_and_device(X)
@@ -325,81 +326,27 @@ def logits(estimator, X):
     X = validate_data(estimator, X, dtype=[xp.float64, xp.float32], reset=False)
     dtype = xp.result_type(X.dtype, estimator.coef_.dtype)
     coef = xp.astype(estimator.coef_, dtype)
-    return xp.astype(X, dtype) @ coef.T + xp.astype(estimator.intercept_, dtype)
+    Z = xp.astype(X, dtype) @ coef.T + xp.astype(estimator.intercept_, dtype)
+    return post(Z, xp)
 
 
-def decision_function(estimator, Z):
-    """Scores from logits: ``Z``, or ``Z[:, 1] - Z[:, 0]`` for two classes.
-
-    Parameters
-    ----------
-    estimator : SoftmaxClassifier
-        The fitted estimator.
-    Z : array of shape (n_samples, n_classes)
-        Logits.
-
-    Returns
-    -------
-    scores : array of shape (n_samples,) or (n_samples, n_classes)
-    """
-    if Z.shape[1] == 2:
-        return Z[:, 1] - Z[:, 0]
-    return Z
-
-
-def predict(estimator, Z):
-    """Class labels from logits, in ``Z``'s namespace and device.
-
-    As scikit-learn's linear classifiers: labels are taken from ``classes_``
-    and moved to ``Z``'s namespace, except strings, which only NumPy holds.
+def labels_like(classes, codes):
+    """``classes[codes]`` in ``codes``' namespace and device (strings: NumPy).
 
     Parameters
     ----------
-    estimator : SoftmaxClassifier
-        The fitted estimator.
-    Z : array of shape (n_samples, n_classes)
-        Logits.
+    classes : array of shape (n_classes,)
+        ``classes_``, of any namespace.
+    codes : array of shape (n_samples,)
+        Integer codes, of an array-API namespace.
 
     Returns
     -------
-    y_pred : array of shape (n_samples,)
+    labels : array of shape (n_samples,)
     """
-    xp, _, device = get_namespace_and_device(Z)
-    xp_c, _, device_c = get_namespace_and_device(estimator.classes_)
-    indices = move_to(xp.argmax(Z, axis=1), xp=xp_c, device=device_c)
-    y_pred = xp_c.take(estimator.classes_, indices, axis=0)
-    if isinstance(y_pred, np.ndarray) and y_pred.dtype.kind not in "biuf":
-        return y_pred
-    return move_to(y_pred, xp=xp, device=device)
-
-
-def log_softmax(Z):
-    """Row-wise log-softmax in ``Z``'s namespace.
-
-    Parameters
-    ----------
-    Z : array of shape (n_samples, n_classes)
-        Logits.
-
-    Returns
-    -------
-    log_proba : array of shape (n_samples, n_classes)
-    """
-    xp, _, _ = get_namespace_and_device(Z)
-    return _log_softmax(Z, xp)
-
-
-def softmax(Z):
-    """Row-wise softmax in ``Z``'s namespace.
-
-    Parameters
-    ----------
-    Z : array of shape (n_samples, n_classes)
-        Logits.
-
-    Returns
-    -------
-    proba : array of shape (n_samples, n_classes)
-    """
-    xp, _, _ = get_namespace_and_device(Z)
-    return _softmax(Z, xp)
+    xp, _, device = get_namespace_and_device(codes)
+    xp_c, _, device_c = get_namespace_and_device(classes)
+    labels = xp_c.take(classes, move_to(codes, xp=xp_c, device=device_c), axis=0)
+    if isinstance(labels, np.ndarray) and labels.dtype.kind not in "biuf":
+        return labels
+    return move_to(labels, xp=xp, device=device)

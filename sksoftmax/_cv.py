@@ -40,8 +40,8 @@ from sksoftmax._loss import log_softmax
 from sksoftmax._objective import (
     CurvatureProbe,
     SoftmaxObjective,
+    column_moments,
     column_scaling,
-    row_blocks,
 )
 from sksoftmax._problem import check_penalty_params
 from sksoftmax._softmax import SoftmaxClassifier, _backend_for
@@ -900,20 +900,8 @@ def _l1_lambda_max(estimator, X, targets, weights, totals):
 
 def _column_variances(X, w, fit_intercept):
     """Weighted variance of each column (second moment without intercept)."""
-    if hasattr(X, "multiply"):  # scipy sparse
-        Xd = X.astype(np.float64)
-        mean = np.asarray(Xd.T @ w).ravel()
-        second = np.asarray(Xd.multiply(Xd).T @ w).ravel()
-        return np.maximum(second - mean**2, 0.0) if fit_intercept else second
-    mean = np.zeros(X.shape[1])
-    for rows in row_blocks(X.shape[0], X.shape[1]):
-        mean += w[rows] @ X[rows]
-    center = mean if fit_intercept else 0.0
-    var = np.zeros(X.shape[1])
-    for rows in row_blocks(X.shape[0], X.shape[1]):
-        block = np.asarray(X[rows], dtype=np.float64) - center
-        var += w[rows] @ np.square(block, out=block)
-    return var
+    amax, _, var = column_moments(X, w, fit_intercept)
+    return var * amax**2
 
 
 def _subset(targets, rows):

@@ -20,32 +20,39 @@ only when a Dask collection arrives.
 """
 
 import os
-import warnings
 
 import dask
 import dask.array as da
 import numpy as np
-from sklearn.exceptions import DataConversionWarning
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from sksoftmax._loss import block_loss_grad
-from sksoftmax._loss import log_softmax as _np_log_softmax
-from sksoftmax._loss import softmax as _np_softmax
-from sksoftmax._objective import (
-    SoftmaxObjective,
+from sksoftmax._moments import (
+    block_moments,
+    mean_and_variance,
+    merge_all,
     scaling_from_moments,
-    solver_scale,
 )
+from sksoftmax._objective import SoftmaxObjective, solver_scale
 from sksoftmax._targets import (
-    _DEFAULT_ROW_SUM_ATOL,
-    _ROW_SUM_ATOL,
-    Targets,
-    _class_weight_vector,
-    _ignore_mask,
+    base_weights,
+    check_sample_weight_values,
+    check_soft_targets,
+    check_two_classes,
+    check_weight_sum,
+    check_y_given,
+    class_totals,
+    class_weight_vector,
+    class_weighted,
+    ignored_rows,
+    label_classes,
+    label_codes,
     rescale_weights,
+    soft_target_rows,
+    target_shape,
+    targets_for_class_weight,
+    unique_labels,
 )
-from sksoftmax._warnings import caller_stacklevel
 
 # Fan-in of the tree reductions: few enough inputs per task to spread the sums
 # over the workers, enough to keep the tree shallow.
@@ -216,86 +223,40 @@ def _meta(ndim, dtype):
 
 
 def _chunk_label_info(y, ignore_label):
-    """Labels present in a chunk (ignored ones left out) and the ignored count."""
-    if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
-        raise ValueError("Input y contains NaN or infinity.")
-    ignored = _ignore_mask(y, ignore_label)
-    return np.unique(y[~ignored]), int(np.count_nonzero(ignored))
+    """Distinct kept labels of a chunk and its number of ignored samples."""
+    ignored = ignored_rows(y, ignore_label)
+    return unique_labels(y[~ignored]), int(np.count_nonzero(ignored))
 
 
 def _merge_label_info(*parts):
-    labels = np.unique(np.concatenate([p[0] for p in parts]))
+    labels = unique_labels(np.concatenate([p[0] for p in parts]))
     return labels, sum(p[1] for p in parts)
 
 
 def _chunk_codes(y, classes, ignore_label):
-    codes = np.zeros(len(y), dtype=np.intp)
-    kept = ~_ignore_mask(y, ignore_label)
-    codes[kept] = np.searchsorted(classes, y[kept])
-    return codes
-
-
-def _chunk_kept(y, ignore_label):
-    return ~_ignore_mask(y, ignore_label)
+    return label_codes(y, classes, ignored_rows(y, ignore_label))
 
 
 def _chunk_soft_targets(Y, label_smoothing, block_info=None):
-    """Validate, renormalize and smooth a chunk of soft targets."""
-    atol = _ROW_SUM_ATOL.get(Y.dtype, _DEFAULT_ROW_SUM_ATOL)
-    Y = Y.astype(np.float64)
-    row_sums = Y.sum(axis=1)
-    bad = ~np.isfinite(Y).all(axis=1) | (Y < 0).any(axis=1)
-    bad |= ~(np.abs(row_sums - 1.0) <= atol)
-    if bad.any():
-        offset = block_info[0]["array-location"][0][0] if block_info else 0
-        rows = np.flatnonzero(bad) + offset
-        shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
-        raise ValueError(
-            "Soft targets must be finite, nonnegative and sum to 1 in every row "
-            f"(within {atol:g}); {len(rows)} rows of the chunk at row {offset} do "
-            f"not: {shown}."
-        )
-    Y /= row_sums[:, None]
-    if label_smoothing:
-        Y = (1.0 - label_smoothing) * Y + label_smoothing / Y.shape[1]
-    return Y
+    first_row = block_info[0]["array-location"][0][0] if block_info else 0
+    return soft_target_rows(Y, label_smoothing, first_row)
 
 
-def _chunk_bad_weights(sample_weight):
-    return bool(np.any(~np.isfinite(sample_weight) | (sample_weight < 0)))
-
-
-def _chunk_class_weighted(values, kept, sample_weight, classes, class_weight):
-    """Targets and per-sample weights of a chunk, class weights applied.
-
-    Delegates to :class:`sksoftmax._targets.Targets`, so that the chunks follow
-    the NumPy path's rules (for soft targets the class weights also re-weight
-    the target rows). ``class_weight`` is a dict here ("balanced" is resolved
-    beforehand from the global class totals).
-    """
-    n = len(values)
-    w = (np.ones(n) if sample_weight is None
-         else np.array(sample_weight, dtype=np.float64))
-    ignored = np.zeros(n, dtype=bool) if kept is None else ~kept
-    w[ignored] = 0.0
-    targets = Targets(classes, values.copy(), ignored, 0.0)
+def _chunk_weights(values, ignored, sample_weight, class_weight):
+    """A chunk's weights ``s_i``, as ``Targets.sample_weights`` computes them."""
+    weights = base_weights(sample_weight, np.zeros(len(values), dtype=bool)
+                           if ignored is None else ignored)
     if class_weight is not None:
-        w *= targets._per_sample_class_weight(class_weight, w)
-    return targets.values, w
+        weights *= class_weighted(values, class_weight)[1]
+    return weights
 
 
-def _chunk_weights(*args):
-    return _chunk_class_weighted(*args)[1]
+def _chunk_class_weighted_targets(values, class_weight):
+    return class_weighted(values, class_weight)[0]
 
 
-def _chunk_weighted_targets(*args):
-    return _chunk_class_weighted(*args)[0]
-
-
-def _chunk_class_totals(targets, weights, n_classes):
-    if targets.ndim == 2:
-        return weights @ targets.astype(np.float64)
-    return np.bincount(targets, weights=weights, minlength=n_classes)
+def _chunk_class_weight_targets(values, n_classes, kernel_smoothing):
+    return targets_for_class_weight(values, n_classes, kernel_smoothing)[0]
 
 
 def _add(*parts):
@@ -303,33 +264,12 @@ def _add(*parts):
 
 
 def _chunk_moments(X, weights, amax):
-    """Weight, weighted mean and centred sum of squares of ``X / amax``."""
-    Xs = X / amax  # float64; einsum below makes no further chunk-sized copies
-    w_sum = float(weights.sum())
-    sq = np.einsum("i,ij,ij->j", weights, Xs, Xs)
-    if w_sum > 0:
-        mean = (weights @ Xs) / w_sum
-        Xs -= mean
-        m2 = np.einsum("i,ij,ij->j", weights, Xs, Xs)
-    else:
-        mean = np.zeros(X.shape[1])
-        m2 = np.zeros(X.shape[1])
-    return w_sum, mean, m2, sq
+    """:func:`sksoftmax._moments.block_moments` of ``X / amax`` (float64)."""
+    return block_moments(X / amax, weights)
 
 
 def _merge_moments(*parts):
-    """Chan et al.'s pairwise update: exact, and stable unlike sum(x^2) - n m^2."""
-    w_sum, mean, m2, sq = parts[0]
-    for w_b, mean_b, m2_b, sq_b in parts[1:]:
-        total = w_sum + w_b
-        sq = sq + sq_b
-        if w_b == 0:
-            continue
-        delta = mean_b - mean
-        mean = mean + delta * (w_b / total)
-        m2 = m2 + m2_b + delta**2 * (w_sum * w_b / total)
-        w_sum = total
-    return w_sum, mean, m2, sq
+    return merge_all(parts)
 
 
 def _chunk_loss_grad(X, targets, weights, params, label_smoothing):
@@ -344,12 +284,8 @@ def _chunk_loss_grad(X, targets, weights, params, label_smoothing):
             grad_intercept.astype(np.float64, copy=False))
 
 
-def _chunk_logits(X, coef, intercept):
-    return X @ coef.T + intercept
-
-
-def _chunk_labels(Z, classes):
-    return classes[np.argmax(Z, axis=1)]
+def _chunk_post(X, coef, intercept, post):
+    return post(X @ coef.T + intercept, np)
 
 
 # --------------------------------------------------------------------------
@@ -489,26 +425,12 @@ def fit(estimator, X, y, sample_weight):
     budget = _memory_budget(client)
     if X.nbytes <= budget:
         (X,) = _persist(client, X)
-    row_chunks = X.chunks[0]
-    values, kept, classes, label_smoothing, sw, amax = _first_pass(
-        estimator, X, y, sample_weight, row_chunks, client
+    values, ignored, classes, smoothing, sw, amax = _first_pass(
+        estimator, X, y, sample_weight, client
     )
     n_classes = len(classes)
-    class_weight = estimator.class_weight
-    weights = _weights(values, kept, sw, classes, None)
-    if class_weight == "balanced":
-        (totals,) = _compute(client, _class_totals(values, weights, n_classes))
-        cw = np.zeros(n_classes)
-        present = totals > 0
-        cw[present] = totals.sum() / (n_classes * totals[present])
-        class_weight = dict(zip(classes.tolist(), cw.tolist(), strict=True))
-    if class_weight is not None:
-        _class_weight_vector(class_weight, classes)  # raise here, not on a worker
-        raw = values
-        weights = _weights(raw, kept, sw, classes, class_weight)
-        if raw.ndim == 2:
-            values = _weights(raw, kept, sw, classes, class_weight,
-                              func=_chunk_weighted_targets)
+    values, weights, smoothing = _sample_weights(
+        values, ignored, sw, classes, smoothing, estimator.class_weight, client)
     # As the NumPy path: weights over a power of two, C times it (exact).
     (w_max,) = _compute(client, weights.max())
     scaled, C = rescale_weights(np.array([w_max]), estimator.C)
@@ -522,22 +444,12 @@ def fit(estimator, X, y, sample_weight):
         weights.sum(dtype=np.float64),
         _moments(X, weights, amax),
     )
-    if np.count_nonzero(totals > 0) < 2:
-        raise ValueError(
-            "The weighted data contains only one class "
-            f"({classes[np.argmax(totals)]!r}); at least two classes "
-            "with positive total sample weight are needed."
-        )
-    if weight_sum < (1.0 / np.finfo(np.float64).max) / C:
-        raise ValueError(
-            f"C={estimator.C!r} is too small for these sample weights: the penalty "
-            "strength 1 / (C * sum(sample_weight)) overflows float64. Use a "
-            "larger C."
-        )
+    check_two_classes(totals, classes)
+    check_weight_sum(weight_sum, C, estimator.C)
     mu, sigma = _scaling(moments, amax, estimator.fit_intercept)
     objective = DaskSoftmaxObjective(
         X, values, weights, n_classes, C, estimator.fit_intercept,
-        weight_sum, label_smoothing, mu, sigma, client,
+        weight_sum, smoothing, mu, sigma, client,
     )
     coef, intercept = estimator._solve(objective, totals, classes=classes)
     estimator.n_features_in_ = n_features
@@ -547,27 +459,18 @@ def fit(estimator, X, y, sample_weight):
     return estimator
 
 
-def _first_pass(estimator, X, y, sample_weight, row_chunks, client):
+def _first_pass(estimator, X, y, sample_weight, client):
     """Validate ``y`` and the weights; classes and column maxima in one pass.
 
-    Returns the lazy targets (codes or probabilities), the lazy mask of kept
-    samples (None when none is ignored), the classes, the label smoothing left
-    to the kernel, the lazy sample weights (or None) and the column maxima.
+    The rules are :mod:`sksoftmax._targets`' own, run on the chunks and on
+    what they gather. Returns the lazy targets (codes or probabilities), the
+    lazy mask of ignored samples (None when none is ignored), the classes,
+    the label smoothing left to the kernel, the lazy sample weights (or None)
+    and the column maxima.
     """
-    if y is None:
-        raise ValueError(
-            "SoftmaxClassifier requires y to be passed, but the target y is None."
-        )
-    y = _as_rows(y, row_chunks, "y")
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected. Please "
-            "change the shape of y to (n_samples,), for example using ravel().",
-            DataConversionWarning, stacklevel=caller_stacklevel(),
-        )
-        y = y[:, 0]
-    if y.ndim > 2:
-        raise ValueError(f"y must be 1-D labels or 2-D soft targets; got {y.ndim}-D.")
+    check_y_given(y)
+    row_chunks = X.chunks[0]
+    y = target_shape(_as_rows(y, row_chunks, "y"))
     sw = None
     if sample_weight is not None:
         sw = _as_rows(sample_weight, row_chunks, "sample_weight")
@@ -579,25 +482,17 @@ def _first_pass(estimator, X, y, sample_weight, row_chunks, client):
     ignore_label = estimator.ignore_label
     todo = {"amax": da.abs(X).max(axis=0)}
     if sw is not None:
-        todo["bad_weights"] = _tree_sum(
-            [dask.delayed(_chunk_bad_weights, pure=True)(b) for b in _blocks(sw)],
-            _any,
-        )
+        todo["weights_checked"] = _tree_sum(
+            [dask.delayed(check_sample_weight_values, pure=True)(b)
+             for b in _blocks(sw)], _any)
     if y.ndim == 1:
         todo["labels"] = _tree_sum(
             [dask.delayed(_chunk_label_info, pure=True)(b, ignore_label)
              for b in _blocks(y)],
             _merge_label_info,
         )
-    elif ignore_label is not None:
-        raise ValueError(
-            "ignore_label applies to label vectors; soft targets (a 2-D y) have "
-            "no labels to ignore. Give such samples sample_weight=0 instead."
-        )
-    elif y.dtype.kind not in "biuf":
-        raise ValueError(
-            f"Soft targets must be numeric probabilities; got dtype {y.dtype}."
-        )
+    else:
+        check_soft_targets(y, ignore_label)
     results = dict(zip(todo, _compute(client, *todo.values()), strict=True))
     amax = np.asarray(results["amax"], dtype=np.float64)
     if np.isnan(amax).any():
@@ -606,60 +501,68 @@ def _first_pass(estimator, X, y, sample_weight, row_chunks, client):
         raise ValueError(
             f"Input X contains infinity or a value too large for {X.dtype!r}."
         )
-    if results.get("bad_weights"):
-        raise ValueError("sample_weight must be finite and nonnegative.")
     amax = np.where(amax > 0, amax, 1.0)
     if y.ndim == 2:
-        classes = np.arange(y.shape[1])
         values = y.map_blocks(
             _chunk_soft_targets, estimator.label_smoothing,
             dtype=np.float64, meta=_meta(2, np.float64),
         )
-        return values, None, classes, 0.0, sw, amax
-    classes, n_ignored = results["labels"]
-    if n_ignored == X.shape[0]:
-        raise ValueError(
-            f"Every sample has the label ignore_label={ignore_label!r}; there is "
-            "nothing to fit."
-        )
-    check_classification_targets(classes)
-    if len(classes) < 2:
-        raise ValueError(
-            "This solver needs samples of at least 2 classes in the data, but "
-            f"the data contains only one class: {classes[0]!r}."
-        )
+        return values, None, np.arange(y.shape[1]), 0.0, sw, amax
+    labels, n_ignored = results["labels"]
+    classes = label_classes(labels, n_ignored, X.shape[0], ignore_label)
     values = y.map_blocks(_chunk_codes, classes, ignore_label, dtype=np.intp,
                           meta=_meta(1, np.intp))
-    kept = None
+    ignored = None
     if n_ignored:
-        kept = y.map_blocks(_chunk_kept, ignore_label, dtype=bool,
-                            meta=_meta(1, bool))
+        ignored = y.map_blocks(ignored_rows, ignore_label, dtype=bool,
+                               meta=_meta(1, bool))
     smoothing = float(estimator.label_smoothing)
-    return values, kept, classes, smoothing, sw, amax
+    return values, ignored, classes, smoothing, sw, amax
 
 
 def _any(*flags):
     return any(flags)
 
 
-def _weights(values, kept, sw, classes, class_weight, func=_chunk_weights):
-    """Lazy per-sample weights (or, with ``func``, targets), chunked like ``values``."""
+def _sample_weights(values, ignored, sw, classes, smoothing, class_weight, client):
+    """Targets, weights ``s_i`` and kernel smoothing, chunk by chunk.
+
+    The steps of :meth:`sksoftmax._targets.Targets.sample_weights`, each run
+    on the chunks; ``"balanced"`` class weights from the gathered class
+    totals.
+    """
+    if class_weight is None:
+        return values, _weights(values, ignored, sw, None), smoothing
+    n_classes = len(classes)
+    meta, left = targets_for_class_weight(values._meta, n_classes, smoothing)
+    if meta.ndim != values.ndim:
+        values = values.map_blocks(
+            _chunk_class_weight_targets, n_classes, smoothing, new_axis=1,
+            chunks=(values.chunks[0], (n_classes,)), dtype=meta.dtype, meta=meta)
+    cw = class_weight_vector(class_weight, classes, lambda: _compute(
+        client, _class_totals(values, _weights(values, ignored, sw, None),
+                              n_classes))[0])
+    weights = _weights(values, ignored, sw, cw)
+    if values.ndim == 2:  # probabilities are re-weighted, codes are not
+        values = values.map_blocks(_chunk_class_weighted_targets, cw,
+                                   dtype=values.dtype, meta=values._meta)
+    return values, weights, left
+
+
+def _weights(values, ignored, sw, class_weight):
+    """Lazy per-sample weights, chunked like ``values``."""
     args = []
-    for a in (values, kept, sw):
+    for a in (values, ignored, sw):
         args += [None, None] if a is None else [a, "ij"[:a.ndim]]
-    if func is _chunk_weights:
-        out, dtype, ndim = "i", np.float64, 1
-    else:
-        out, dtype, ndim = "ij"[:values.ndim], values.dtype, values.ndim
     return da.blockwise(
-        func, out, *args, classes, None, class_weight, None, concatenate=True,
-        dtype=dtype, meta=_meta(ndim, dtype),
+        _chunk_weights, "i", *args, class_weight, None, concatenate=True,
+        dtype=np.float64, meta=_meta(1, np.float64),
     )
 
 
 def _class_totals(values, weights, n_classes):
     parts = [
-        dask.delayed(_chunk_class_totals, pure=True)(t, w, n_classes)
+        dask.delayed(class_totals, pure=True)(t, w, n_classes)
         for t, w in zip(_blocks(values), _blocks(weights), strict=True)
     ]
     return _tree_sum(parts, _add)
@@ -675,13 +578,12 @@ def _moments(X, weights, amax):
 
 def _scaling(moments, amax, fit_intercept):
     """``sksoftmax._objective.column_scaling`` from the merged moments."""
-    w_sum, mean, m2, sq = moments
-    var = (m2 if fit_intercept else sq) / w_sum
+    mean, var = mean_and_variance(moments, fit_intercept)
     return scaling_from_moments(mean, var, amax, fit_intercept)
 
 
-def logits(estimator, X):
-    """Lazy logits ``X @ coef_.T + intercept_``, one task per row chunk.
+def logits(estimator, X, post):
+    """Lazy ``post(X @ coef_.T + intercept_, numpy)``, one task per row chunk.
 
     Parameters
     ----------
@@ -689,10 +591,13 @@ def logits(estimator, X):
         A fitted estimator.
     X : dask.array.Array of shape (n_samples, n_features)
         Samples.
+    post : callable
+        ``post(Z, xp)``: the prediction computed from a chunk's logits ``Z``
+        (1-D or 2-D; its result on an empty chunk gives the dtype and shape).
 
     Returns
     -------
-    Z : dask.array.Array of shape (n_samples, n_classes)
+    out : dask.array.Array of shape (n_samples,) or (n_samples, m)
     """
     check_is_fitted(estimator)
     X = _as_dask_X(estimator, X, reset=False)
@@ -704,76 +609,9 @@ def logits(estimator, X):
     dtype = np.result_type(X.dtype, estimator.coef_.dtype)
     coef = estimator.coef_.astype(dtype)
     intercept = estimator.intercept_.astype(dtype)
-    return X.map_blocks(
-        _chunk_logits, coef, intercept, dtype=dtype,
-        chunks=(X.chunks[0], (coef.shape[0],)), meta=_meta(2, dtype),
-    )
-
-
-def decision_function(estimator, Z):
-    """Lazy decision function from lazy logits (1-D for two classes).
-
-    Parameters
-    ----------
-    estimator : SoftmaxClassifier
-        A fitted estimator.
-    Z : dask.array.Array of shape (n_samples, n_classes)
-        Logits.
-
-    Returns
-    -------
-    scores : dask.array.Array of shape (n_samples,) or (n_samples, n_classes)
-    """
-    if Z.shape[1] == 2:
-        return Z[:, 1] - Z[:, 0]
-    return Z
-
-
-def predict(estimator, Z):
-    """Lazy class labels from lazy logits.
-
-    Parameters
-    ----------
-    estimator : SoftmaxClassifier
-        A fitted estimator.
-    Z : dask.array.Array of shape (n_samples, n_classes)
-        Logits.
-
-    Returns
-    -------
-    y_pred : dask.array.Array of shape (n_samples,)
-        Labels from ``classes_``.
-    """
-    classes = estimator.classes_
-    return Z.map_blocks(_chunk_labels, classes, drop_axis=1, dtype=classes.dtype,
-                        meta=_meta(1, classes.dtype))
-
-
-def log_softmax(Z):
-    """Lazy row-wise log-softmax.
-
-    Parameters
-    ----------
-    Z : dask.array.Array of shape (n_samples, n_classes)
-        Logits.
-
-    Returns
-    -------
-    log_proba : dask.array.Array of shape (n_samples, n_classes)
-    """
-    return Z.map_blocks(_np_log_softmax, dtype=Z.dtype, meta=_meta(2, Z.dtype))
-
-
-def softmax(Z):
-    """Lazy row-wise softmax.
-
-    Parameters
-    ----------
-    Z : dask.array.Array of shape (n_samples, n_classes)
-        Logits.
-
-    Returns
-    -------
-    proba : dask.array.Array of shape (n_samples, n_classes)
-    """
-    return Z.map_blocks(_np_softmax, dtype=Z.dtype, meta=_meta(2, Z.dtype))
+    meta = post(np.empty((0, coef.shape[0]), dtype=dtype), np)
+    if meta.ndim == 1:
+        return X.map_blocks(_chunk_post, coef, intercept, post, drop_axis=1,
+                            dtype=meta.dtype, meta=meta)
+    return X.map_blocks(_chunk_post, coef, intercept, post, dtype=meta.dtype,
+                        chunks=(X.chunks[0], (meta.shape[1],)), meta=meta)

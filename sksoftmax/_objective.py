@@ -29,6 +29,14 @@ import scipy.sparse as sp
 
 from sksoftmax._executor import current_executor
 from sksoftmax._loss import block_loss_grad
+from sksoftmax._moments import (
+    block_moments,
+    mean_and_variance,
+    merge,
+    merge_all,
+    scaling_from_moments,
+    sparse_moments,
+)
 
 # Rows per block: keeps the (rows, K) logits and the kernel's temporaries
 # around 8 MB (float64), so they stay cache friendly and memory beyond X is
@@ -39,13 +47,8 @@ _BLOCK_ELEMENTS = 2**20
 def column_scaling(X, sample_weight, fit_intercept):
     """Weighted centre and scale of each column, for conditioning.
 
-    One read of ``X``: the rows are split into blocks (in parallel, see
-    :mod:`sksoftmax._executor`), each block gives its weight, weighted mean,
-    sum of squared deviations from that mean and column extremes, and the
-    blocks are merged in a fixed order with Chan et al.'s update (no
-    cancellation from large means). Columns of huge or tiny magnitude (beyond
-    ``1e100`` or below ``1e-100``), whose squares could overflow or underflow,
-    are then computed again divided by their largest magnitude.
+    The moments of :func:`column_moments`, turned into centres and scales by
+    :func:`~sksoftmax._moments.scaling_from_moments`.
 
     Parameters
     ----------
@@ -66,9 +69,41 @@ def column_scaling(X, sample_weight, fit_intercept):
     sigma : ndarray of shape (n_features,)
         Positive, finite column scales (float64); 1 for constant columns.
     """
+    amax, mean, var = column_moments(X, sample_weight, fit_intercept)
+    return scaling_from_moments(mean, var, amax, fit_intercept)
+
+
+def column_moments(X, sample_weight, fit_intercept):
+    """Weighted mean and variance of each column of ``X / amax``; one read of ``X``.
+
+    The rows are split into blocks (in parallel, see
+    :mod:`sksoftmax._executor`), each block gives its
+    :func:`~sksoftmax._moments.block_moments`, and the blocks are merged in a
+    fixed order (:func:`~sksoftmax._moments.merge`). Columns of huge or tiny
+    magnitude (beyond ``1e100`` or below ``1e-100``), whose squares could
+    overflow or underflow, are then computed again divided by their largest
+    magnitude ``amax``.
+
+    Parameters
+    ----------
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+        Training data.
+    sample_weight : ndarray of shape (n_samples,)
+        Nonnegative weights with a positive sum.
+    fit_intercept : bool
+        As :func:`~sksoftmax._moments.mean_and_variance`.
+
+    Returns
+    -------
+    amax : ndarray of shape (n_features,)
+        Positive magnitude of each column (1 for all-zero columns).
+    mean, var : ndarray of shape (n_features,)
+        Weighted mean and variance of each column divided by ``amax``
+        (float64).
+    """
     w = np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight)
     if sp.issparse(X):
-        amax, mean, var = _sparse_moments(X, w, fit_intercept)
+        amax, mean, var = sparse_moments(X, w, fit_intercept)
     else:
         amax, mean, var = _dense_moments(X, w, fit_intercept, scale=None)
         positive = np.where(amax > 0, amax, 1.0)
@@ -77,7 +112,7 @@ def column_scaling(X, sample_weight, fit_intercept):
         else:
             mean, var = mean / positive, var / positive**2
     amax = np.where(amax > 0, amax, 1.0).astype(np.float64)
-    return scaling_from_moments(mean, var, amax, fit_intercept)
+    return amax, mean, var
 
 
 # Rows per block of the column statistics: about 2**16 values (512 KiB in
@@ -105,98 +140,15 @@ def _dense_moments(X, w, fit_intercept, scale):
                 block = np.asarray(X[r], dtype=np.float64)
                 if scale is not None:
                     block = block / scale
-                acc = _merge(acc, _block_moments(block, w[r]))
+                acc = merge(acc, block_moments(block, w[r]))
         return acc
 
     parts = current_executor().map(chunk_moments, len(chunks))
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        total = None
-        for part in parts:  # in block order: the same bits on every run
-            total = _merge(total, part)
-        weight, mean, m2, amax = total
-        var = m2 / weight if weight > 0 else np.zeros(d)
-        if not fit_intercept:
-            var = var + mean**2
-    return amax, mean, var
-
-
-def _block_moments(block, w):
-    """Weight, weighted mean, sum of weighted squared deviations, max |x|."""
-    amax = np.maximum(np.abs(block.max(axis=0)), np.abs(block.min(axis=0)))
-    weight = float(np.sum(w))
-    if weight <= 0:
-        return 0.0, np.zeros(block.shape[1]), np.zeros(block.shape[1]), amax
-    mean = (w @ block) / weight
-    dev = np.subtract(block, mean)
-    return weight, mean, w @ np.square(dev, out=dev), amax
-
-
-def _merge(a, b):
-    """Chan, Golub and LeVeque's pairwise update of (weight, mean, M2, amax)."""
-    if a is None:
-        return b
-    wa, ma, m2a, xa = a
-    wb, mb, m2b, xb = b
-    amax = np.maximum(xa, xb)
-    if wb <= 0:
-        return wa, ma, m2a, amax
-    if wa <= 0:
-        return wb, mb, m2b, amax
-    weight = wa + wb
-    delta = mb - ma
-    mean = ma + delta * (wb / weight)
-    return weight, mean, m2a + m2b + delta**2 * (wa * wb / weight), amax
-
-
-def _sparse_moments(X, w, fit_intercept):
-    """``(amax, mean, var)`` of ``X / amax`` for CSR or CSC ``X``: one pass
-    over the stored values for the magnitudes, one for the sums."""
-    if not X.has_canonical_format:
-        X = X.copy()
-        X.sum_duplicates()
-    d = X.shape[1]
-    values = X.data.astype(np.float64, copy=False)
-    if X.format == "csr":
-        cols, row_weights = X.indices, np.repeat(w, np.diff(X.indptr))
-    else:
-        cols, row_weights = np.repeat(np.arange(d), np.diff(X.indptr)), w[X.indices]
-    amax = np.zeros(d)
-    np.maximum.at(amax, cols, np.abs(values))
-    scaled = values / np.where(amax > 0, amax, 1.0)[cols]
-    weighted = scaled * row_weights
-    mean = np.bincount(cols, weights=weighted, minlength=d)
-    sq = np.bincount(cols, weights=weighted * scaled, minlength=d)
-    var = np.maximum(sq - mean**2, 0.0) if fit_intercept else sq
-    return amax, mean, var
-
-
-def scaling_from_moments(mean, var, amax, fit_intercept):
-    """``(mu, sigma)`` from column moments of ``X / amax``; shared by backends.
-
-    Parameters
-    ----------
-    mean, var : ndarray of shape (n_features,)
-        Weighted mean and variance (about the mean with an intercept, about
-        zero without) of each column divided by ``amax``.
-    amax : ndarray of shape (n_features,)
-        Positive magnitude of each column.
-    fit_intercept : bool
-        Without an intercept the columns are not centred (``mu = 0``).
-
-    Returns
-    -------
-    mu, sigma : ndarray of shape (n_features,)
-        As :func:`column_scaling`.
-    """
-    mu = mean * amax if fit_intercept else np.zeros_like(mean)
-    sigma = np.sqrt(var) * amax
-    # Constant (or all-zero) columns carry no information. Scale them by their
-    # magnitude: with an intercept their gradient is a difference of two
-    # products of that size, and dividing by it keeps the rounding noise of a
-    # 1e300 column at 1e-16 instead of overflowing.
-    constant = ~(sigma > 1e-12 * amax) | ~np.isfinite(sigma)
-    sigma[constant] = amax[constant]
-    return mu, sigma
+        # In block order: the same bits on every run.
+        total = merge_all(parts)
+        mean, var = mean_and_variance(total, fit_intercept)
+    return total.amax, mean, var
 
 
 # The data term's curvature along a centred, unit-variance column is

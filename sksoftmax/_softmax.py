@@ -1,6 +1,7 @@
 """The estimator: ``SoftmaxClassifier``."""
 
 import sys
+from functools import partial
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -17,7 +18,7 @@ from sklearn.utils.validation import (
 from sksoftmax._callbacks import CallbackSupportMixin, fit_callbacks, lbfgs_callback
 from sksoftmax._carry import CurvaturePairs, PreconditionedProblem
 from sksoftmax._executor import fit_executor, map_blocks
-from sksoftmax._loss import log_softmax
+from sksoftmax._loss import log_softmax, softmax
 from sksoftmax._metrics import expected_accuracy, n_soft_columns
 from sksoftmax._objective import (
     SoftmaxObjective,
@@ -519,12 +520,14 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         _check_duplicate_sums(X)
         return X
 
-    def _logits(self, X, method, post=None):
-        """Logits; for NumPy / SciPy input ``post(logits)``, block by block.
+    def _logits(self, X, method, post):
+        """``post(logits, xp)``: the one dispatch of a prediction to its backend.
 
-        Large inputs are split by rows and run on the executor's threads
-        (:mod:`sksoftmax._executor`); each block is independent, so the result
-        does not depend on the number of threads.
+        The NumPy / SciPy path splits large inputs by rows and runs them on
+        the executor's threads (:mod:`sksoftmax._executor`); each block is
+        independent, so the result does not depend on the number of threads.
+        Dask and array-API inputs go to their backend's ``logits``, which
+        applies the same ``post`` to its chunks or device arrays.
         """
         backend = _backend_for(X)
         if backend is not None:
@@ -533,7 +536,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                     "coef_ is sparse (sparsify()); call densify() before "
                     "predicting on Dask or array-API inputs."
                 )
-            return backend.logits(self, X)
+            return backend.logits(self, X, post)
         check_is_fitted(self)
         # Under array_api_dispatch, a model fitted on (say) torch tensors must
         # not be applied to NumPy input (backends check their own inputs).
@@ -549,7 +552,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             # safe_sparse_dot: coef_ may be sparse (sparsify()).
             Z = np.asarray(safe_sparse_dot(block, coef_t, dense_output=True),
                            dtype=dtype) + intercept
-            return Z if post is None else post(Z)
+            return post(Z, np)
 
         # CSC cannot be split by rows without a conversion that costs as much
         # as the product: one block.
@@ -634,11 +637,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             second class against the first (scikit-learn's convention), whose
             sign gives the prediction.
         """
-        backend = _backend_for(X)
-        if backend is not None:
-            return backend.decision_function(
-                self, self._logits(X, "decision_function"))
-        return self._logits(X, "decision_function", post=_binary_score)
+        return self._logits(X, "decision_function", _binary_score)
 
     def predict(self, X):
         """Predict the most probable class of each sample.
@@ -653,11 +652,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted class labels, taken from ``classes_``.
         """
-        backend = _backend_for(X)
-        if backend is not None:
-            return backend.predict(self, self._logits(X, "predict"))
-        codes = self._logits(X, "predict", post=_argmax_rows)
-        return self.classes_[codes]
+        check_is_fitted(self)
+        return self._logits(X, "predict", partial(_labels, self.classes_))
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed by log-softmax.
@@ -673,10 +669,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             ``z - logsumexp(z)``: finite even where a probability underflows
             to zero. Columns follow ``classes_``.
         """
-        backend = _backend_for(X)
-        if backend is not None:
-            return backend.log_softmax(self._logits(X, "predict_log_proba"))
-        return self._logits(X, "predict_log_proba", post=log_softmax)
+        return self._logits(X, "predict_log_proba", log_softmax)
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the logits.
@@ -691,10 +684,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to one; columns follow ``classes_``.
         """
-        backend = _backend_for(X)
-        if backend is not None:
-            return backend.softmax(self._logits(X, "predict_proba"))
-        return self._logits(X, "predict_proba", post=_softmax_rows)
+        return self._logits(X, "predict_proba", softmax)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy on labels; expected accuracy on soft targets.
@@ -732,17 +722,24 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         return expected_accuracy(y, predicted, sample_weight)
 
 
-def _binary_score(Z):
+def _binary_score(Z, xp):
     """scikit-learn's binary decision function ``z_1 - z_0``; logits otherwise."""
     return Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z
 
 
-def _argmax_rows(Z):
-    return np.argmax(Z, axis=1)
+def _labels(classes, Z, xp):
+    """Labels of the largest logits, from ``classes`` (any namespace).
 
+    As scikit-learn's linear classifiers under array-API dispatch: the labels
+    are moved to ``Z``'s namespace and device, except strings, which only
+    NumPy holds.
+    """
+    codes = xp.argmax(Z, axis=1)
+    if isinstance(classes, np.ndarray) and isinstance(codes, np.ndarray):
+        return classes[codes]
+    from sksoftmax._array_api import labels_like
 
-def _softmax_rows(Z):
-    return np.exp(log_softmax(Z))
+    return labels_like(classes, codes)
 
 
 def _reject_strings(X):
@@ -836,8 +833,8 @@ def _backend_for(X):
     Backends (Dask, array-API namespaces) live in their own modules, imported
     only when such an input arrives, so that importing sksoftmax costs nothing
     when Dask or PyTorch is not installed. Each backend module provides
-    ``fit``, ``logits``, ``decision_function``, ``predict``, ``log_softmax``
-    and ``softmax``.
+    ``fit(estimator, X, y, sample_weight)`` and ``logits(estimator, X,
+    post)``, which returns ``post(logits, xp)`` computed in its own arrays.
     """
     # Never import Dask here: if it is not imported, X is no Dask collection.
     dask = sys.modules.get("dask")

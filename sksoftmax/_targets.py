@@ -5,6 +5,18 @@ of soft targets (rows are probability distributions over the classes). Both
 end up as a :class:`Targets`: integer codes (smoothing is then applied inside
 the kernel, without an ``(n_samples, n_classes)`` matrix) or a matrix of
 target probabilities, plus the classes and per-sample weights.
+
+Every rule lives here once, as a function that a backend can run on all of
+its rows at once (NumPy, device arrays brought to the host) or on each chunk
+of its rows and then on the gathered results (Dask): the shape of ``y``
+(:func:`target_shape`), soft rows (:func:`check_soft_targets`,
+:func:`soft_target_rows`), labels and ignored samples (:func:`ignored_rows`,
+:func:`unique_labels`, :func:`label_classes`, :func:`label_codes`), sample
+and class weights (:func:`check_sample_weight_values`, :func:`base_weights`,
+:func:`targets_for_class_weight`, :func:`class_weight_vector`,
+:func:`class_weighted`, :func:`class_totals`) and the
+checks on the weighted whole (:func:`check_two_classes`,
+:func:`check_weight_sum`).
 """
 
 import numbers
@@ -68,14 +80,14 @@ class Targets:
         -------
         totals : ndarray of shape (n_classes,)
         """
-        if self.is_soft:
-            return weights @ self.values
-        return np.bincount(self.values, weights=weights, minlength=self.n_classes)
+        return class_totals(self.values, weights, self.n_classes)
 
     def sample_weights(self, sample_weight, class_weight):
         """Per-sample weights ``s_i``: sample weight times class weight.
 
-        Ignored samples get weight zero.
+        Ignored samples get weight zero. Class weights act on the targets of
+        :func:`targets_for_class_weight` (smoothed labels become their
+        matrix), as :func:`class_weighted` states.
 
         Parameters
         ----------
@@ -89,55 +101,147 @@ class Targets:
         weights : ndarray of shape (n_samples,)
             float64 weights with a positive sum.
         """
-        n_samples = len(self.values)
-        weights = (np.ones(n_samples) if sample_weight is None
-                   else np.array(sample_weight, dtype=np.float64))
-        weights[self.ignored] = 0.0
+        weights = base_weights(sample_weight, self.ignored)
         if class_weight is not None:
-            weights *= self._per_sample_class_weight(class_weight, weights)
-        totals = self.class_totals(weights)
-        if np.count_nonzero(totals > 0) < 2:
-            raise ValueError(
-                "The weighted data contains only one class "
-                f"({self.classes[np.argmax(totals)]!r}); at least two classes "
-                "with positive total sample weight are needed."
-            )
+            self.values, self.kernel_smoothing = targets_for_class_weight(
+                self.values, self.n_classes, self.kernel_smoothing)
+            cw = class_weight_vector(class_weight, self.classes,
+                                     lambda: self.class_totals(weights))
+            self.values, factor = class_weighted(self.values, cw)
+            weights *= factor
+        check_two_classes(self.class_totals(weights), self.classes)
         return weights
 
-    def _per_sample_class_weight(self, class_weight, weights):
-        if not self.is_soft and self.kernel_smoothing:
-            # Smoothed labels are soft targets; class weights then act on all
-            # of the target's mass, as below, so that label smoothing equals
-            # the smoothed soft-target matrix, class weights included.
-            eps, n_classes = self.kernel_smoothing, self.n_classes
-            smoothed = np.full((len(self.values), n_classes), eps / n_classes)
-            smoothed[np.arange(len(self.values)), self.values] += 1.0 - eps
-            self.values, self.kernel_smoothing = smoothed, 0.0
-        if class_weight == "balanced":
-            # n_samples / (n_classes * count), with counts and n_samples taken
-            # from the sample weights, so that integer weights act exactly
-            # like repeated rows.
-            totals = self.class_totals(weights)
-            cw = np.zeros(self.n_classes)
-            present = totals > 0
-            cw[present] = totals.sum() / (self.n_classes * totals[present])
-        else:
-            cw = _class_weight_vector(class_weight, self.classes)
-        if not self.is_soft:
-            return cw[self.values]
-        # Soft targets: the loss of a sample is sum_k cw_k t_ik (-log p_ik), as
-        # for the sample repeated once per class with weights t_ik (PyTorch's
-        # weighted soft-target cross-entropy). That is a sample weight
-        # sum_k cw_k t_ik on the re-normalized target cw * t_i / (cw . t_i).
-        per_sample = self.values @ cw
-        tilted = self.values * cw
-        np.divide(tilted, per_sample[:, None], out=tilted,
-                  where=per_sample[:, None] > 0)
-        self.values = tilted
-        return per_sample
+
+def base_weights(sample_weight, ignored):
+    """Sample weights as a new float64 array (ones for None), zero where ignored.
+
+    Parameters
+    ----------
+    sample_weight : ndarray of shape (n_samples,) or None
+        Validated nonnegative sample weights.
+    ignored : ndarray of bool of shape (n_samples,)
+        Samples left out of the fit.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_samples,)
+    """
+    weights = (np.ones(len(ignored)) if sample_weight is None
+               else np.array(sample_weight, dtype=np.float64))
+    weights[ignored] = 0.0
+    return weights
 
 
-def _class_weight_vector(class_weight, classes):
+def class_totals(values, weights, n_classes):
+    """Total weight of each class: weighted column sums of soft targets.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Integer codes or target probabilities.
+    weights : ndarray of shape (n_samples,)
+        Per-sample weights.
+    n_classes : int
+        Number of classes.
+
+    Returns
+    -------
+    totals : ndarray of shape (n_classes,)
+    """
+    if values.ndim == 2:
+        return weights @ values
+    return np.bincount(values, weights=weights, minlength=n_classes)
+
+
+def targets_for_class_weight(values, n_classes, kernel_smoothing):
+    """The targets that class weights act on, and the smoothing left to the kernel.
+
+    Class weights act on all of a target's mass: smoothed labels become the
+    smoothed one-hot matrix ``(1 - eps) onehot + eps / K`` (soft targets),
+    so that label smoothing equals the smoothed soft-target matrix, class
+    weights included. Other targets are returned as they are.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Integer codes or target probabilities (of all rows, or of a chunk).
+    n_classes : int
+        Number of classes ``K``.
+    kernel_smoothing : float
+        ``eps``, the smoothing the kernel would apply to the codes.
+
+    Returns
+    -------
+    values : ndarray of shape (n_samples,) or (n_samples, n_classes)
+    kernel_smoothing : float
+        0 once the smoothing is in the target matrix.
+    """
+    if values.ndim == 2 or not kernel_smoothing:
+        return values, kernel_smoothing
+    smoothed = np.full((len(values), n_classes), kernel_smoothing / n_classes)
+    smoothed[np.arange(len(values)), values] += 1.0 - kernel_smoothing
+    return smoothed, 0.0
+
+
+def class_weighted(values, class_weight):
+    """Targets and per-sample factors with the class weights applied.
+
+    Labels: the factor is the weight of the sample's class. Soft targets: the
+    loss of a sample is ``sum_k cw_k t_ik (-log p_ik)``, as for the sample
+    repeated once per class with weights ``t_ik`` (PyTorch's weighted
+    soft-target cross-entropy): a factor ``sum_k cw_k t_ik`` on the
+    re-normalized target ``cw * t_i / (cw . t_i)``.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Integer codes or target probabilities.
+    class_weight : ndarray of shape (n_classes,)
+        Weight of each class.
+
+    Returns
+    -------
+    values : ndarray
+        The codes unchanged, or the re-weighted probabilities (new array).
+    factor : ndarray of shape (n_samples,)
+        Multiplies the sample weights.
+    """
+    if values.ndim == 1:
+        return values, class_weight[values]
+    per_sample = values @ class_weight
+    tilted = values * class_weight
+    np.divide(tilted, per_sample[:, None], out=tilted,
+              where=per_sample[:, None] > 0)
+    return tilted, per_sample
+
+
+def class_weight_vector(class_weight, classes, totals=None):
+    """The class weights as a vector over ``classes``.
+
+    Parameters
+    ----------
+    class_weight : dict or "balanced"
+        ``{label: weight}`` (1 for classes not given), or ``"balanced"``:
+        ``n_samples / (n_classes * count)`` with the counts (and
+        ``n_samples``) the classes' total sample weights, so that integer
+        weights act exactly like repeated rows; absent classes get 0.
+    classes : ndarray of shape (n_classes,)
+        The fit's classes.
+    totals : callable, default=None
+        For ``"balanced"``: returns the total weight of each class
+        (:func:`class_totals` of the targets the class weights act on).
+
+    Returns
+    -------
+    class_weight : ndarray of shape (n_classes,)
+    """
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = totals()
+        cw = np.zeros(len(counts))
+        present = counts > 0
+        cw[present] = counts.sum() / (len(counts) * counts[present])
+        return cw
     unknown = [k for k in class_weight if k not in set(classes.tolist())]
     if unknown:
         raise ValueError(
@@ -155,6 +259,57 @@ def _class_weight_vector(class_weight, classes):
             f"class_weight values must be finite and nonnegative; got {class_weight!r}."
         )
     return cw
+
+
+def check_two_classes(totals, classes):
+    """Raise unless two classes or more have a positive total weight.
+
+    Parameters
+    ----------
+    totals : ndarray of shape (n_classes,)
+        Total weight of each class, all weights applied.
+    classes : ndarray of shape (n_classes,)
+        The fit's classes.
+    """
+    if np.count_nonzero(totals > 0) < 2:
+        raise ValueError(
+            "The weighted data contains only one class "
+            f"({plain_label(classes[np.argmax(totals)])}); at least two classes "
+            "with positive total sample weight are needed."
+        )
+
+
+def check_sample_weight_values(sample_weight):
+    """Raise unless every sample weight is finite and nonnegative.
+
+    Parameters
+    ----------
+    sample_weight : ndarray of shape (n_samples,)
+        float64 sample weights (of all rows, or of a chunk of them).
+    """
+    if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
+        raise ValueError("sample_weight must be finite and nonnegative.")
+
+
+def check_weight_sum(weight_sum, scaled_C, C):
+    """Raise if the penalty strength ``1 / (C S)`` overflows float64.
+
+    Parameters
+    ----------
+    weight_sum : float
+        ``S``, the sum of the rescaled weights (:func:`rescale_weights`).
+    scaled_C : float
+        ``C`` rescaled with them.
+    C : float
+        The user's ``C``, for the message.
+    """
+    # Python floats: a product that underflows or overflows warns nothing.
+    if float(weight_sum) * float(scaled_C) < 1.0 / float(np.finfo(np.float64).max):
+        raise ValueError(
+            f"C={C!r} is too small for these sample weights: the penalty "
+            "strength 1 / (C * sum(sample_weight)) overflows float64. Use a "
+            "larger C."
+        )
 
 
 def fit_weights(targets, sample_weight, n_samples, class_weight, C):
@@ -189,18 +344,11 @@ def fit_weights(targets, sample_weight, n_samples, class_weight, C):
         sample_weight = _check_sample_weight(
             sample_weight, np.empty((n_samples, 0)), dtype=np.float64
         )
-        if np.any(sample_weight < 0) or not np.all(np.isfinite(sample_weight)):
-            raise ValueError("sample_weight must be finite and nonnegative.")
+        check_sample_weight_values(sample_weight)
     weights = targets.sample_weights(sample_weight, class_weight)
     # Same objective, weights rescaled so that their sum cannot overflow.
     weights, scaled_C = rescale_weights(weights, C)
-    # Python floats: a product that underflows or overflows warns nothing.
-    if float(weights.sum()) * float(scaled_C) < 1.0 / float(np.finfo(np.float64).max):
-        raise ValueError(
-            f"C={C!r} is too small for these sample weights: the penalty "
-            "strength 1 / (C * sum(sample_weight)) overflows float64. Use a "
-            "larger C."
-        )
+    check_weight_sum(float(weights.sum()), scaled_C, C)
     return weights, scaled_C
 
 
@@ -255,12 +403,51 @@ def prepare_targets(y, *, n_samples, ignore_label=None, label_smoothing=0.0):
     -------
     targets : Targets
     """
+    check_y_given(y)
+    y = _as_array(y)
+    check_consistent_length(np.empty((n_samples, 0)), y)
+    y = target_shape(y)
+    if y.ndim == 2:
+        check_soft_targets(y, ignore_label)
+        values = soft_target_rows(y, label_smoothing)
+        ignored = np.zeros(len(values), dtype=bool)
+        return Targets(np.arange(values.shape[1]), values, ignored, 0.0)
+    y = _numeric_labels(y)
+    ignored = ignored_rows(y, ignore_label)
+    classes = label_classes(unique_labels(y[~ignored]), np.count_nonzero(ignored),
+                            len(y), ignore_label)
+    return Targets(classes, label_codes(y, classes, ignored), ignored,
+                   float(label_smoothing))
+
+
+def check_y_given(y):
+    """Raise if ``y`` is None.
+
+    Parameters
+    ----------
+    y : object
+        The ``y`` passed to ``fit``.
+    """
     if y is None:
         raise ValueError(
             "SoftmaxClassifier requires y to be passed, but the target y is None."
         )
-    y = _as_array(y)
-    check_consistent_length(np.empty((n_samples, 0)), y)
+
+
+def target_shape(y):
+    """``y`` as labels (1-D) or soft targets (2-D); a column becomes a vector.
+
+    Parameters
+    ----------
+    y : array of any ndim (NumPy, Dask: anything with ``ndim``, ``shape``
+        and column indexing)
+        The targets.
+
+    Returns
+    -------
+    y : array of 1 or 2 dimensions
+        A column vector is raveled, with a ``DataConversionWarning``.
+    """
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn(
             "A column-vector y was passed when a 1d array was expected. Please "
@@ -268,11 +455,9 @@ def prepare_targets(y, *, n_samples, ignore_label=None, label_smoothing=0.0):
             DataConversionWarning, stacklevel=caller_stacklevel(),
         )
         y = y[:, 0]
-    if y.ndim == 2:
-        return _soft_targets(y, ignore_label, label_smoothing)
-    if y.ndim != 1:
+    if y.ndim not in (1, 2):
         raise ValueError(f"y must be 1-D labels or 2-D soft targets; got {y.ndim}-D.")
-    return _hard_targets(y, ignore_label, label_smoothing)
+    return y
 
 
 def _as_array(y):
@@ -287,6 +472,7 @@ def _as_array(y):
             f"{type(y.item()).__name__}."
         )
     return y
+
 
 
 def plain_label(value):
@@ -317,47 +503,22 @@ def _numeric_labels(y):
     converted = np.asarray(y.tolist())
     return converted if converted.dtype.kind in "biuf" else y
 
+def ignored_rows(y, ignore_label):
+    """Samples whose label is ``ignore_label``, after checking labels are finite.
 
-def _hard_targets(y, ignore_label, label_smoothing):
-    y = _numeric_labels(y)
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Labels (of all rows, or of a chunk of them).
+    ignore_label : object
+        Label of samples to leave out; None for none.
+
+    Returns
+    -------
+    ignored : ndarray of bool of shape (n_samples,)
+    """
     if y.dtype.kind in "fc":
         assert_all_finite(y, input_name="y")
-    ignored = _ignore_mask(y, ignore_label)
-    if ignored.all():
-        raise ValueError(
-            f"Every sample has the label ignore_label={ignore_label!r}; there is "
-            "nothing to fit."
-        )
-    kept = y[~ignored]
-    try:
-        check_classification_targets(kept)
-        classes, codes = np.unique(kept, return_inverse=True)
-    except (TypeError, ValueError) as exc:
-        types = _label_types(kept)
-        if len(types) > 1:
-            raise TypeError(
-                f"y mixes labels of the types {', '.join(types)}, which cannot be "
-                "sorted into classes; use labels of one type."
-            ) from exc
-        raise
-    if len(classes) < 2:
-        raise ValueError(
-            "This solver needs samples of at least 2 classes in the data, but "
-            f"the data contains only one class: {plain_label(classes[0])}."
-        )
-    values = np.zeros(len(y), dtype=np.intp)
-    values[~ignored] = codes.ravel()
-    return Targets(classes, values, ignored, float(label_smoothing))
-
-
-def _label_types(y):
-    """Names of the Python types among the labels of an object array."""
-    if y.dtype != object:
-        return []
-    return sorted({type(label).__name__ for label in y.tolist()})
-
-
-def _ignore_mask(y, ignore_label):
     if ignore_label is None:
         return np.zeros(len(y), dtype=bool)
     try:
@@ -371,7 +532,111 @@ def _ignore_mask(y, ignore_label):
     return mask
 
 
-def _soft_targets(Y, ignore_label, label_smoothing):
+def unique_labels(labels):
+    """The sorted distinct labels; a clear error for labels of mixed types.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n,)
+        Labels of the kept samples (of all rows, or of a chunk of them), or
+        the distinct labels of several chunks together.
+
+    Returns
+    -------
+    unique : ndarray
+    """
+    try:
+        return np.unique(labels)
+    except TypeError as exc:
+        error = _mixed_types_error(labels)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def label_classes(labels, n_ignored, n_samples, ignore_label):
+    """The classes of a fit from the distinct labels of its kept samples.
+
+    Parameters
+    ----------
+    labels : ndarray
+        Sorted distinct labels of the kept samples (:func:`unique_labels`).
+    n_ignored : int
+        Number of samples with the label ``ignore_label``.
+    n_samples : int
+        Number of samples.
+    ignore_label : object
+        For the messages.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+        ``labels``, checked to be classification labels of two classes or
+        more.
+    """
+    if n_ignored == n_samples:
+        raise ValueError(
+            f"Every sample has the label ignore_label={ignore_label!r}; there is "
+            "nothing to fit."
+        )
+    try:
+        check_classification_targets(labels)
+    except (TypeError, ValueError) as exc:
+        error = _mixed_types_error(labels)
+        if error is None:
+            raise
+        raise error from exc
+    if len(labels) < 2:
+        raise ValueError(
+            "This solver needs samples of at least 2 classes in the data, but "
+            f"the data contains only one class: {plain_label(labels[0])}."
+        )
+    return labels
+
+
+def _mixed_types_error(labels):
+    """A TypeError naming the types of an object array's labels, or None."""
+    types = ([] if labels.dtype != object
+             else sorted({type(label).__name__ for label in labels.tolist()}))
+    if len(types) < 2:
+        return None
+    return TypeError(
+        f"y mixes labels of the types {', '.join(types)}, which cannot be "
+        "sorted into classes; use labels of one type."
+    )
+
+
+def label_codes(y, classes, ignored):
+    """Integer codes of the labels into ``classes``; 0 for ignored samples.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Labels (of all rows, or of a chunk of them).
+    classes : ndarray of shape (n_classes,)
+        Sorted classes, which hold every kept label.
+    ignored : ndarray of bool of shape (n_samples,)
+        Samples left out (:func:`ignored_rows`).
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,)
+    """
+    codes = np.zeros(len(y), dtype=np.intp)
+    codes[~ignored] = np.searchsorted(classes, y[~ignored])
+    return codes
+
+
+def check_soft_targets(Y, ignore_label):
+    """The checks of a soft-target matrix that need no pass over its rows.
+
+    Parameters
+    ----------
+    Y : array of shape (n_samples, n_classes)
+        Soft targets (NumPy or Dask).
+    ignore_label : object
+        Must be None: soft targets have no labels.
+    """
     if ignore_label is not None:
         raise ValueError(
             "ignore_label applies to label vectors; soft targets (a 2-D y) have "
@@ -381,23 +646,42 @@ def _soft_targets(Y, ignore_label, label_smoothing):
         raise ValueError(
             f"Soft targets must be numeric probabilities; got dtype {Y.dtype}."
         )
-    n_classes = Y.shape[1]
-    if n_classes < 2:  # pragma: no cover - a single column is a label vector
+    if Y.shape[1] < 2:  # pragma: no cover - a single column is a label vector
         raise ValueError("Soft targets need at least 2 classes (columns).")
+
+
+def soft_target_rows(Y, label_smoothing, first_row=None):
+    """Validate, renormalize and smooth rows of soft targets.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_rows, n_classes)
+        Rows of soft targets (all of them, or a chunk).
+    label_smoothing : float
+        ``eps``: the rows become ``(1 - eps) * t + eps / K``.
+    first_row : int, default=None
+        Index of the first row in the whole ``y``, for a chunk's message;
+        None for the whole ``y``.
+
+    Returns
+    -------
+    targets : ndarray of shape (n_rows, n_classes)
+        float64 rows that sum to one.
+    """
     atol = _ROW_SUM_ATOL.get(Y.dtype, _DEFAULT_ROW_SUM_ATOL)
     Y = Y.astype(np.float64)
     row_sums = Y.sum(axis=1)
     bad = ~np.isfinite(Y).all(axis=1) | (Y < 0).any(axis=1)
     bad |= ~(np.abs(row_sums - 1.0) <= atol)
     if bad.any():
-        rows = np.flatnonzero(bad)
+        rows = np.flatnonzero(bad) + (first_row or 0)
         shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+        where = "" if first_row is None else f" of the chunk at row {first_row}"
         raise ValueError(
             "Soft targets must be finite, nonnegative and sum to 1 in every row "
-            f"(within {atol:g}); {len(rows)} rows do not: {shown}."
+            f"(within {atol:g}); {len(rows)} rows{where} do not: {shown}."
         )
     Y /= row_sums[:, None]
     if label_smoothing:
-        Y = (1.0 - label_smoothing) * Y + label_smoothing / n_classes
-    ignored = np.zeros(len(Y), dtype=bool)
-    return Targets(np.arange(n_classes), Y, ignored, 0.0)
+        Y = (1.0 - label_smoothing) * Y + label_smoothing / Y.shape[1]
+    return Y
