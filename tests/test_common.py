@@ -19,7 +19,7 @@ ESTIMATORS = [
     # L1 / elastic net (the split variables) and coefficient bounds. A
     # penalty_factor needs the number of features, which the checks vary.
     SoftmaxClassifier(l1_ratio=0.5),
-    SoftmaxClassifier(l1_ratio=1.0, C=10.0, positive=True, coef_bounds=(-1.0, 2.0)),
+    SoftmaxClassifier(l1_ratio=1.0, C=10.0, positive=True, coef_bounds=(0.0, 2.0)),
     # Few Cs and folds keep the checks fast; the path code is the same.
     SoftmaxClassifierCV(Cs=3, cv=3),
     SoftmaxClassifierCV(Cs=[0.1, 10.0], cv=2, selection="1se", refit=False),
