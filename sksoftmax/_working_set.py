@@ -249,12 +249,10 @@ def solve_working_set(problem, x0, *, max_iter, max_fun, tol, eps,
     history_size, verbose : int
         As in :func:`~sksoftmax._solver.minimize_lbfgs`.
     callback : callable, default=None
-        ``callback(x, fun, grad_max, n_iter)`` after each iteration, with
-        ``x`` in the split layout; returning True stops.
+        ``callback(x, fun, grad_max, n_iter)``, ``x`` in the split layout.
     fallback : callable, default=None
-        ``fallback(x, max_iter, max_fun) -> SolverResult``: the split
-        solver, run from the last point when the working set does not
-        settle; None runs ``minimize_lbfgs`` on the split problem.
+        ``fallback(x, max_iter, max_fun) -> SolverResult``, run from the last
+        point where the set does not settle; None: the split problem.
     max_rounds : int, default=12
         Rounds before the fallback.
 
