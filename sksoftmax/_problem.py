@@ -137,6 +137,9 @@ class PenalizedProblem:
         if self.upper is not None:
             ub[:, :d] = np.broadcast_to(self.upper, (K, d)) * scale
         split = (pen > 0) & (lb < 0) & (ub > 0)
+        # On the theta grid, for the working-set solver (_working_set.py).
+        self.l1_weight, self.theta_lb, self.theta_ub = (
+            pen.ravel(), lb.ravel(), ub.ravel())
         # Unsplit entries with an L1 weight have their sign fixed by a bound.
         sign = np.where(split | (lb >= 0), 1.0, -1.0)
         self._lin_A = (pen * sign).ravel()
@@ -198,7 +201,17 @@ class PenalizedProblem:
         """Length of ``x``."""
         return self._n_theta + self.n_split
 
-    def _theta(self, x):
+    def theta(self, x):
+        """``theta`` (the objective's parameters) for ``x``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_vars,)
+
+        Returns
+        -------
+        theta : ndarray of shape (n_classes * (n_features + fit_intercept),)
+        """
         if not self.n_split:
             return x[: self._n_theta]
         theta = x[: self._n_theta].copy()
@@ -207,7 +220,7 @@ class PenalizedProblem:
 
     def _loss_grad(self, x):
         n = self._n_theta
-        f, g = self.objective.loss_grad(self._theta(x))
+        f, g = self.objective.loss_grad(self.theta(x))
         f += float(self._lin_A @ x[:n])
         grad_A = g + self._lin_A
         if not self.n_split:
@@ -227,7 +240,20 @@ class PenalizedProblem:
         -------
         x : ndarray of shape (n_vars,)
         """
-        theta = self.objective.from_original(coef, intercept)
+        return self.split(self.objective.from_original(coef, intercept))
+
+    def split(self, theta):
+        """``x`` for given ``theta``, projected onto the box; inverse of
+        :meth:`theta` (exact zeros of ``theta`` stay exact).
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_classes * (n_features + fit_intercept),)
+
+        Returns
+        -------
+        x : ndarray of shape (n_vars,)
+        """
         if self._smooth and self.bounds is None:
             return theta
         n = self._n_theta
@@ -253,7 +279,7 @@ class PenalizedProblem:
         coef : ndarray of shape (n_classes, n_features)
         intercept : ndarray of shape (n_classes,)
         """
-        coef, intercept = self.objective.to_original(self._theta(x))
+        coef, intercept = self.objective.to_original(self.theta(x))
         if self.lower is not None or self.upper is not None:
             # Rounding in V / s must not step outside the bounds.
             lo = -np.inf if self.lower is None else self.lower

@@ -30,6 +30,7 @@ from sksoftmax._objective import (
 from sksoftmax._problem import PenalizedProblem, check_penalty_params
 from sksoftmax._solver import minimize_lbfgs, warn_not_converged
 from sksoftmax._targets import fit_weights, prepare_targets
+from sksoftmax._working_set import solve_working_set, working_set_applies
 
 try:
     from sklearn.utils._array_api import check_same_namespace
@@ -446,7 +447,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.loss_curve_ = [float(v) for v in result.loss_curve]
         return coef, intercept
 
-    def _minimize(self, problem, theta0, bridge, eps):
+    def _minimize(self, problem, theta0, bridge, eps, budget=None):
         """L-BFGS-B on ``problem``, restarted while bounds stall it.
 
         With bounds (the L1 split among them), L-BFGS-B can stop on its
@@ -457,16 +458,26 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         it moves on. A restart from the last iterate with an empty history
         gets there (200 more iterations); at most 5 restarts, within
         ``max_iter`` and ``max_fun``. Fits without bounds are run once, as
-        before.
+        before. L1 fits run by working sets (:mod:`sksoftmax._working_set`),
+        which come back here with the ``budget`` (iterations, evaluations)
+        they left where the set does not settle.
         """
+        if budget is None and working_set_applies(problem):
+            return solve_working_set(
+                problem, theta0, max_iter=self.max_iter, max_fun=self.max_fun,
+                tol=self.tol, eps=eps, history_size=self.history_size,
+                verbose=self.verbose, callback=bridge,
+                fallback=lambda x, it, fun: self._minimize(
+                    problem, x, bridge, eps, budget=(it, fun)))
+        max_iter, max_fun = budget or (self.max_iter, self.max_fun)
         options = dict(tol=self.tol, history_size=self.history_size,
                        verbose=self.verbose, callback=bridge, bounds=problem.bounds,
                        eps=eps, rule=problem.rule_gradient)
-        result = minimize_lbfgs(problem.loss_grad, theta0, max_iter=self.max_iter,
-                                max_fun=self.max_fun, **options)
+        result = minimize_lbfgs(problem.loss_grad, theta0, max_iter=max_iter,
+                                max_fun=max_fun, **options)
         for _ in range(5 if problem.bounds is not None else 0):
-            left = self.max_iter - result.n_iter
-            left_fun = self.max_fun - result.n_evaluations
+            left = max_iter - result.n_iter
+            left_fun = max_fun - result.n_evaluations
             if (left <= 0 or left_fun <= 1
                     or "callback" in result.message.lower()
                     or result.converged):
