@@ -44,7 +44,6 @@ import scipy.sparse as sp
 from scipy import linalg, optimize, stats
 from sklearn.utils.validation import check_is_fitted
 
-from sksoftmax._array_api import _to_host
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import _BLOCK_ELEMENTS, column_scaling
 from sksoftmax._softmax import SoftmaxClassifier, _reject_strings
@@ -477,6 +476,12 @@ def _host(a, name):
                 f"size); inference computes it into memory only up to "
                 f"{_MAX_DASK_ELEMENTS}. Pass a NumPy array (or a sample of rows)."
             )
+    if a is None or isinstance(a, np.ndarray) or sp.issparse(a):
+        return a
+    # Imported here: array-API support needs a scikit-learn that vendors
+    # array_api_compat (1.7+), which NumPy-only users may not have.
+    from sksoftmax._array_api import _to_host
+
     return _to_host(a)
 
 

@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sksoftmax import SoftmaxClassifier
 
 LINE = re.compile(
-    r"^iter +(\d+) +objective (\S+) +max\|grad\| (\S+) +time (\S+)s$"
+    r"^iter +(\d+) +objective (\S+) +max\|grad\| (\S+) +gap (\S+) +time (\S+)s$"
 )
 
 
@@ -37,7 +37,7 @@ def test_verbose_prints_one_line_per_iteration(iris, capsys):
     iters = [int(m[1]) for m in parsed]
     objective = np.array([float(m[2]) for m in parsed])
     grad = np.array([float(m[3]) for m in parsed])
-    elapsed = np.array([float(m[4]) for m in parsed])
+    elapsed = np.array([float(m[5]) for m in parsed])
     assert iters == list(range(1, clf.n_iter_ + 1))
     # Printed with 11 significant digits: the loss curve, line by line.
     assert_allclose(objective, clf.loss_curve_, rtol=1e-9)
@@ -63,6 +63,9 @@ def test_without_sklearn_callback_module_fit_still_works():
         "    import sklearn.callback as real\n"
         "except ImportError:\n"
         "    real = None\n"
+        # scikit-learn's own modules that need its callbacks load first: only
+        # sksoftmax must do without them.
+        "import sklearn.metrics, sklearn.model_selection, sklearn.preprocessing\n"
         "sys.modules['sklearn.callback'] = None\n"
         "from sksoftmax import SoftmaxClassifier\n"
         "del sys.modules['sklearn.callback']\n"
