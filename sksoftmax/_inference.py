@@ -478,10 +478,10 @@ def _host(a, name):
             )
     if a is None or isinstance(a, np.ndarray) or sp.issparse(a):
         return a
-    # Imported here: array-API support needs a scikit-learn that vendors
-    # array_api_compat (1.7+), which NumPy-only users may not have.
-    from sksoftmax._array_api import _to_host
-
+    try:  # array-API support needs a scikit-learn that vendors array_api_compat
+        from sksoftmax._array_api import _to_host
+    except ImportError:  # an older scikit-learn: no array-API input to move
+        return a
     return _to_host(a)
 
 
