@@ -201,6 +201,30 @@ def shift_columns(problem, theta):
     return grid.ravel()
 
 
+def _shifted(problem, theta, f_smooth, grad):
+    """:func:`shift_columns` with the smooth part's value and gradient.
+
+    The data term and its gradient do not change under the shift; the L2
+    part (``q_e theta_e^2 / 2`` on the theta grid, ``q`` the objective's L2
+    weight over ``sigma^2``) is updated in closed form, without a pass over
+    the data.
+    """
+    shifted = shift_columns(problem, theta)
+    moved = np.flatnonzero(shifted != theta)
+    if not len(moved):
+        return theta, f_smooth, grad
+    objective = problem.objective
+    K, d = objective.n_classes, objective.n_features
+    q = np.zeros((K, len(theta) // K))
+    pf = 1.0 if problem.penalty_factor is None else problem.penalty_factor
+    q[:, :d] = objective.l2_reg_strength * pf / objective.sigma**2
+    q = q.ravel()[moved]
+    old, new = theta[moved], shifted[moved]
+    grad = grad.copy()
+    grad[moved] += q * (new - old)
+    return shifted, f_smooth + 0.5 * float(q @ (new**2 - old**2)), grad
+
+
 def _next_set(problem, theta, grad, v, pinned):
     """Signs and entries of the next working set, and the pinned entries.
 
@@ -295,12 +319,7 @@ def solve_working_set(problem, x0, *, max_iter, max_fun, tol, eps,
             history_size=history_size, verbose=verbose, eps=eps,
             bounds=orthant.bounds, rule=orthant.rule,
             callback=_in_split_layout(callback, problem, orthant, done.n_iter))
-        theta, f_smooth, grad = orthant.at(sub.x)
-        shifted = shift_columns(problem, theta)
-        if not np.array_equal(shifted, theta):
-            theta = shifted  # the data term and its gradient are unchanged
-            f_smooth, grad = problem.objective.loss_grad(theta)
-            done.n_evaluations += 1
+        theta, f_smooth, grad = _shifted(problem, *orthant.at(sub.x))
         done.n_iter += sub.n_iter
         done.n_evaluations += sub.n_evaluations
         done.loss_curve += sub.loss_curve
