@@ -22,7 +22,7 @@ from sksoftmax import SoftmaxClassifier
 from sksoftmax._objective import SoftmaxObjective, column_scaling
 from sksoftmax._problem import PenalizedProblem
 from sksoftmax._solver import projected_gradient
-from sksoftmax._working_set import kkt_gradient, shift_columns
+from sksoftmax._working_set import _shifted, kkt_gradient, shift_columns
 
 TIGHT = {"tol": 1e-10, "max_iter": 20000}
 
@@ -155,3 +155,20 @@ def test_shift_keeps_predictions_and_lowers_the_penalty(l1_ratio):
     if l1_ratio == 1.0:  # three classes: the median entry becomes zero
         V = shifted.reshape(3, -1)[:, :13]
         assert np.all(np.sum(V == 0, axis=0) >= 1)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.2])
+@pytest.mark.parametrize("penalty_factor", [None, "varied"])
+def test_shift_update_matches_a_pass_over_the_data(l1_ratio, penalty_factor):
+    """The closed-form value and gradient after the shift are those of a new
+    evaluation at the shifted point."""
+    pf = None if penalty_factor is None else np.linspace(0.0, 2.0, 13)
+    problem = _problem(l1_ratio, penalty_factor=pf)
+    rng = np.random.default_rng(3)
+    theta = rng.standard_normal(problem.objective.n_params)
+    f, g = problem.objective.loss_grad(theta)
+    shifted, f_new, g_new = _shifted(problem, theta, f, g)
+    assert not np.array_equal(shifted, theta)  # the shift did move
+    f_ref, g_ref = problem.objective.loss_grad(shifted)
+    assert_allclose(f_new, f_ref, rtol=1e-12)
+    assert_allclose(g_new, g_ref, rtol=1e-9, atol=1e-12 * np.abs(g_ref).max())
