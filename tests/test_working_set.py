@@ -218,3 +218,19 @@ def test_fallback_after_few_rounds(max_rounds):
     assert abs(f_ws - f_ref) <= 1e-9 * f_ref
     assert kkt_violation(X, y, ws) <= 1e-6
     assert_array_equal(ws.coef_ != 0, ref.coef_ != 0)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_warm_started_path(l1_ratio):
+    """Along a path of warm starts (a first round converged at once where
+    few entries enter), every point meets the KKT conditions and has the
+    split formulation's optimum from a cold start."""
+    X, y = wine()
+    warm = SoftmaxClassifier(l1_ratio=l1_ratio, warm_start=True, **TIGHT)
+    for C in np.geomspace(0.02, 2.0, 6):
+        warm.set_params(C=C).fit(X, y)
+        ref = fit(True, X, y, C=C, l1_ratio=l1_ratio, **TIGHT)
+        f_warm = objective(X, y, warm.coef_, warm.intercept_, C, l1_ratio)
+        f_ref = objective(X, y, ref.coef_, ref.intercept_, C, l1_ratio)
+        assert abs(f_warm - f_ref) <= 1e-9 * f_ref
+        assert kkt_violation(X, y, warm) <= 1e-6
