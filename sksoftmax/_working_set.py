@@ -48,6 +48,12 @@ MAX_ROUNDS = 12
 # C=1, l1_ratio=1: 247 iterations with full rounds, 109 with this, 107 for
 # the split formulation; 0.1 gave 120).
 INNER = 0.3
+# A warm start (a path's previous solution) whose first round adds at most
+# this fraction of its nonzeros counts as settled: it is converged fully at
+# once instead of loosely and then again (20,000 x 50, l1_ratio=0.5, warm
+# path of 100 Cs: 760 iterations without, 706 with; standardized digits
+# 1649 and 1616).
+WARM = 0.1
 
 
 def working_set_applies(problem):
@@ -201,6 +207,34 @@ def shift_columns(problem, theta):
     return grid.ravel()
 
 
+def _shifted(problem, theta, f_smooth, grad, exact=False):
+    """:func:`shift_columns` with the smooth part's value and gradient.
+
+    The data term and its gradient do not change under the shift; the L2
+    part (``q_e theta_e^2 / 2`` on the theta grid, ``q`` the objective's L2
+    weight over ``sigma^2``) is updated in closed form, without a pass over
+    the data. At the rounding floor (``exact``) the shifted point is
+    evaluated anew: there the next round's line search compares values that
+    differ by rounding alone, and a start value off by rounding stalls it.
+    """
+    shifted = shift_columns(problem, theta)
+    moved = np.flatnonzero(shifted != theta)
+    if not len(moved):
+        return theta, f_smooth, grad
+    if exact:
+        return (shifted, *problem.objective.loss_grad(shifted))
+    objective = problem.objective
+    K, d = objective.n_classes, objective.n_features
+    q = np.zeros((K, len(theta) // K))
+    pf = 1.0 if problem.penalty_factor is None else problem.penalty_factor
+    q[:, :d] = objective.l2_reg_strength * pf / objective.sigma**2
+    q = q.ravel()[moved]
+    old, new = theta[moved], shifted[moved]
+    grad = grad.copy()
+    grad[moved] += q * (new - old)
+    return shifted, f_smooth + 0.5 * float(q @ (new**2 - old**2)), grad
+
+
 def _next_set(problem, theta, grad, v, pinned):
     """Signs and entries of the next working set, and the pinned entries.
 
@@ -275,6 +309,8 @@ def solve_working_set(problem, x0, *, max_iter, max_fun, tol, eps,
         # Settled: no entry enters (some may leave); converge fully.
         settled = prev_sign is not None and np.array_equal(
             sign[sign != 0], prev_sign[sign != 0])
+        if prev_sign is None:
+            settled = _warm(problem, theta, sign)
         reason = _stop_reason(done, f, grad_max, tol, eps, max_iter, max_fun,
                               settled)
         if reason is not None:
@@ -295,12 +331,8 @@ def solve_working_set(problem, x0, *, max_iter, max_fun, tol, eps,
             history_size=history_size, verbose=verbose, eps=eps,
             bounds=orthant.bounds, rule=orthant.rule,
             callback=_in_split_layout(callback, problem, orthant, done.n_iter))
-        theta, f_smooth, grad = orthant.at(sub.x)
-        shifted = shift_columns(problem, theta)
-        if not np.array_equal(shifted, theta):
-            theta = shifted  # the data term and its gradient are unchanged
-            f_smooth, grad = problem.objective.loss_grad(theta)
-            done.n_evaluations += 1
+        theta, f_smooth, grad = _shifted(problem, *orthant.at(sub.x),
+                                         exact=sub.reason != "tol")
         done.n_iter += sub.n_iter
         done.n_evaluations += sub.n_evaluations
         done.loss_curve += sub.loss_curve
@@ -315,17 +347,25 @@ _MESSAGES = {"tol": "max|grad| <= tol * objective",
              "no_iteration": "max_iter=0: no iteration was run"}
 
 
+def _warm(problem, theta, sign):
+    """Whether a start's first round may converge fully (``WARM``)."""
+    nonzero = np.count_nonzero((theta != 0) & (problem.l1_weight > 0))
+    entering = np.count_nonzero((theta == 0) & (sign != 0))
+    return nonzero > 0 and entering <= WARM * nonzero
+
+
 def _stop_reason(done, f, grad_max, tol, eps, max_iter, max_fun, settled):
     """Why the rounds end here, or None to go on.
 
-    A round that ended at the rounding floor ends the fit only if no entry
-    would enter the next.
+    A round that ended at the rounding floor, or stalled (L-BFGS-B's line
+    search found no decrease) with the KKT gradient within the floor's
+    bound, ends the fit only if no entry would enter the next.
     """
     if done.reason == "callback":
         return "callback"
     if max_iter > 0 and meets_tol(f, grad_max, tol):
         return "tol"
-    if (done.reason == "rounding" and settled
+    if (done.reason in ("rounding", "stall") and settled
             and meets_tol(f, grad_max, 4 * np.cbrt(eps))):
         return "rounding"
     if max_iter == 0:

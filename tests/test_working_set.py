@@ -5,6 +5,7 @@ run by L-BFGS-B alone), scikit-learn's saga, and the KKT conditions computed
 from the definition in ``test_penalties.kkt_violation``.
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -22,7 +23,12 @@ from sksoftmax import SoftmaxClassifier
 from sksoftmax._objective import SoftmaxObjective, column_scaling
 from sksoftmax._problem import PenalizedProblem
 from sksoftmax._solver import projected_gradient
-from sksoftmax._working_set import kkt_gradient, shift_columns
+from sksoftmax._working_set import (
+    _shifted,
+    kkt_gradient,
+    shift_columns,
+    solve_working_set,
+)
 
 TIGHT = {"tol": 1e-10, "max_iter": 20000}
 
@@ -155,3 +161,76 @@ def test_shift_keeps_predictions_and_lowers_the_penalty(l1_ratio):
     if l1_ratio == 1.0:  # three classes: the median entry becomes zero
         V = shifted.reshape(3, -1)[:, :13]
         assert np.all(np.sum(V == 0, axis=0) >= 1)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.2])
+@pytest.mark.parametrize("penalty_factor", [None, "varied"])
+def test_shift_update_matches_a_pass_over_the_data(l1_ratio, penalty_factor):
+    """The closed-form value and gradient after the shift are those of a new
+    evaluation at the shifted point."""
+    pf = None if penalty_factor is None else np.linspace(0.0, 2.0, 13)
+    problem = _problem(l1_ratio, penalty_factor=pf)
+    rng = np.random.default_rng(3)
+    theta = rng.standard_normal(problem.objective.n_params)
+    f, g = problem.objective.loss_grad(theta)
+    shifted, f_new, g_new = _shifted(problem, theta, f, g)
+    assert not np.array_equal(shifted, theta)  # the shift did move
+    f_ref, g_ref = problem.objective.loss_grad(shifted)
+    assert_allclose(f_new, f_ref, rtol=1e-12)
+    assert_allclose(g_new, g_ref, rtol=1e-9, atol=1e-12 * np.abs(g_ref).max())
+
+
+@pytest.mark.parametrize("params", [
+    {"l1_ratio": 0.0},
+    {"l1_ratio": 0.0, "coef_bounds": (-0.3, 0.5)},
+    {"l1_ratio": 1.0, "positive": True},
+])
+def test_no_working_set_without_free_l1_signs(params):
+    """L2 fits (with or without bounds) and L1 fits whose bounds fix every
+    sign are solved by L-BFGS-B directly, to the same KKT conditions."""
+    X, y = wine()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("working sets used")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(softmax_module, "solve_working_set", refuse)
+        clf = SoftmaxClassifier(C=1.0, **params, **TIGHT).fit(X, y)
+    lower, upper = params.get("coef_bounds", (-np.inf, np.inf))
+    if params.get("positive"):
+        lower = 0.0
+    assert kkt_violation(X, y, clf, lower=lower, upper=upper) <= 1e-6
+
+
+@pytest.mark.parametrize("max_rounds", [0, 1, 2])
+def test_fallback_after_few_rounds(max_rounds):
+    """Where the rounds end early, the split formulation finishes the fit
+    from their last point: the same optimum and zeros as the split alone."""
+    X, y = wine()
+    C, r = 1.0, 1.0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(softmax_module, "solve_working_set",
+                   functools.partial(solve_working_set, max_rounds=max_rounds))
+        ws = fit(False, X, y, C=C, l1_ratio=r, **TIGHT)
+    ref = fit(True, X, y, C=C, l1_ratio=r, **TIGHT)
+    f_ws = objective(X, y, ws.coef_, ws.intercept_, C, r)
+    f_ref = objective(X, y, ref.coef_, ref.intercept_, C, r)
+    assert abs(f_ws - f_ref) <= 1e-9 * f_ref
+    assert kkt_violation(X, y, ws) <= 1e-6
+    assert_array_equal(ws.coef_ != 0, ref.coef_ != 0)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_warm_started_path(l1_ratio):
+    """Along a path of warm starts (a first round converged at once where
+    few entries enter), every point meets the KKT conditions and has the
+    split formulation's optimum from a cold start."""
+    X, y = wine()
+    warm = SoftmaxClassifier(l1_ratio=l1_ratio, warm_start=True, **TIGHT)
+    for C in np.geomspace(0.02, 2.0, 6):
+        warm.set_params(C=C).fit(X, y)
+        ref = fit(True, X, y, C=C, l1_ratio=l1_ratio, **TIGHT)
+        f_warm = objective(X, y, warm.coef_, warm.intercept_, C, l1_ratio)
+        f_ref = objective(X, y, ref.coef_, ref.intercept_, C, l1_ratio)
+        assert abs(f_warm - f_ref) <= 1e-9 * f_ref
+        assert kkt_violation(X, y, warm) <= 1e-6
