@@ -722,7 +722,11 @@ class _FoldFit:
                                            self.mu_fit, self.sigma_fit)
 
     def solve(self, C, init, tol):
-        """One run of the solver at ``C`` to ``tol`` from ``init`` (columns kept)."""
+        """One run at ``C`` to ``tol`` from ``init``, on the kept columns.
+
+        Returns ``(coef, intercept, stopped)``; ``stopped`` says that a
+        tighter run would not get further.
+        """
         solver = self.solver
         # The conditioning fits the curvature where this fit starts.
         curvature = self.curvature_at(*init)
@@ -731,9 +735,19 @@ class _FoldFit:
                                         self.sigma_fit, curvature)
         pairs = None if solver._pairs is None else solver._pairs.to(objective)
         solver.tol = tol
-        coef, intercept = solver._solve(objective, self.totals, init=init,
-                                        pairs=pairs, keep_pairs=True)
-        return coef, intercept, solver.n_iter_
+        # A stage tighter than the user's tol starts from a fit that met it:
+        # where it stops early, the fit still meets tol and is kept, without
+        # a warning, and no tighter stage follows (``stopped``).
+        entries, beyond = _job_log.entries, tol < self.est.tol
+        if beyond and entries is not None:
+            _job_log.entries = []
+        try:
+            coef, intercept = solver._solve(objective, self.totals, init=init,
+                                            pairs=pairs, keep_pairs=True)
+        finally:
+            stopped = beyond and entries is not None and bool(_job_log.entries)
+            _job_log.entries = entries
+        return coef, intercept, stopped or solver.n_iter_ >= solver.max_iter
 
     def point(self, C, init, tolerance, score):
         """Solve ``C`` from ``init``: ``(coef, intercept, n_iter)``, full width.
@@ -751,15 +765,15 @@ class _FoldFit:
         n_iter, tol, previous = 0, tolerance.first(), None
         while True:
             columns = self.columns
-            part, intercept, it = self.solve(C, (coef[:, columns], intercept),
-                                             tol)
-            n_iter += it
+            part, intercept, stopped = self.solve(
+                C, (coef[:, columns], intercept), tol)
+            n_iter += self.solver.n_iter_
             coef = np.zeros_like(coef)
             coef[:, columns] = part
             value = score(coef, intercept)
             tol, previous = tolerance.next(tol, value, previous), value
-            if it >= self.solver.max_iter:
-                tol = None  # the warning says so; tighter stages would too
+            if stopped:
+                tol = None  # as good as this fit gets
             if tol is None and self.rule is not None:
                 late = self.rule.violators(lam, coef, intercept, columns)
                 if len(late):
