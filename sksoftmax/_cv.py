@@ -134,8 +134,10 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
         Maximum number of L-BFGS iterations of each fit.
 
     tol : float, default=2e-5
-        Stopping tolerance of each fit, as in
-        :class:`~sksoftmax.SoftmaxClassifier`.
+        Stopping tolerance of the refit, and the loosest of each fit along
+        the path, as in :class:`~sksoftmax.SoftmaxClassifier`. A path fit
+        goes on, to tighter tolerances, until its held-out score is precise
+        (see Notes).
 
     verbose : int, default=0
         1 prints one line per (fold, C): the score, the iterations and the
@@ -266,6 +268,26 @@ n_features)
     without bounds). The data, targets, weights and column statistics of a
     fold are computed once. Each fit stops by the rule of
     :class:`~sksoftmax.SoftmaxClassifier`, read in its default conditioning.
+
+    **Precision of the path.** A fit of the path is only read through its
+    held-out score, whose error falls about in proportion to the tolerance,
+    by a factor that varies with ``C`` over orders of magnitude. So each
+    ``C`` is solved in stages, each 10 times tighter than the last (the
+    first at most ``tol``, predicted from the previous ``C``), until two
+    consecutive stages' held-out log-losses estimate its error below
+    ``5e-6`` relative. On the benchmark problems the fold scores then agree
+    with those of fits to ``tol=1e-10`` within ``1e-4`` relative at every
+    ``C``, where a single fit to ``tol=2e-5`` was off by up to ``8e-4`` at
+    the weakest penalties; the chosen ``C`` is that of a tight grid search.
+
+    **Strong rules (L1).** With an ``l1_ratio > 0``, each ``C`` is fitted on
+    the columns that the sequential strong rule keeps (Tibshirani et al.,
+    2012): those nonzero at the previous ``C``, and those whose data
+    gradient there is at least ``2 lambda - lambda_prev`` (times their
+    ``penalty_factor``). Afterwards the KKT conditions of every other column
+    are checked with the full gradient; the violators join and the fit goes
+    on. The solutions are those of the full problem; the screened fits only
+    multiply fewer columns.
 
     **Selection.** With ``m_c`` the mean of the fold scores at ``C = c`` and
     ``se_c = std_c / sqrt(n_folds - 1)`` (``std`` over the folds, dividing
