@@ -134,10 +134,11 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
         Maximum number of L-BFGS iterations of each fit.
 
     tol : float, default=2e-5
-        Stopping tolerance of the refit, and the loosest of each fit along
-        the path, as in :class:`~sksoftmax.SoftmaxClassifier`. A path fit
+        Stopping tolerance of each fit, as in
+        :class:`~sksoftmax.SoftmaxClassifier`: the loosest one. A path fit
         goes on, to tighter tolerances, until its held-out score is precise
-        (see Notes).
+        (see Notes); the refit is at least as tight as the path fits at the
+        chosen ``C``.
 
     verbose : int, default=0
         1 prints one line per (fold, C): the score, the iterations and the
@@ -473,8 +474,12 @@ n_features)
                                            self.intercepts_paths_[:, j, c])
         self.refit_n_iter_ = 0
         if self.refit:
+            # At least as tight as the path fits that chose C_ (their last
+            # stages), so that its precision matches theirs.
+            tol = min([self.tol] + [values[4][c] for (_, l1), values, _
+                                    in results if l1 == j])
             final = self._estimator(C=self.C_, l1_ratio=self.l1_ratio_,
-                                    warm_start=True)
+                                    warm_start=True, tol=tol)
             final.coef_, final.intercept_ = coef, intercept
             with _convergence_log() as refit_log:
                 final.fit(X, y, sample_weight=sample_weight)
@@ -559,7 +564,7 @@ n_features)
         self.n_iter_ = np.zeros((n_folds, n_l1, n_cs), dtype=np.int64)
         self.coefs_paths_ = np.zeros((n_folds, n_l1, n_cs, n_classes, n_features))
         self.intercepts_paths_ = np.zeros((n_folds, n_l1, n_cs, n_classes))
-        for (i, j), (scores, n_iter, coefs, intercepts), _ in results:
+        for (i, j), (scores, n_iter, coefs, intercepts, _), _ in results:
             self.scores_[i, j] = scores
             self.n_iter_[i, j] = n_iter
             self.coefs_paths_[i, j] = coefs
@@ -627,8 +632,9 @@ class _FoldPath:
     def __call__(self, fold, train, test, l1_index, l1_ratio):
         """Solve one (fold, l1_ratio) path.
 
-        Returns ``((fold, l1_index), (scores, n_iter, coefs, intercepts),
-        unconverged)``, with ``unconverged`` a list of ``(fold, C, l1_ratio,
+        Returns ``((fold, l1_index), (scores, n_iter, coefs, intercepts,
+        tols), unconverged)``, ``tols`` the last stage's tolerance of each C,
+        with ``unconverged`` a list of ``(fold, C, l1_ratio,
         message)``, one per fit of the path that warned.
         """
         # _path reads the grid from the estimator: this l1_ratio's row.
@@ -653,6 +659,7 @@ class _FoldPath:
         n_classes, n_features = len(present), self.X.shape[1]
         scores = np.empty(len(Cs))
         n_iter = np.zeros(len(Cs), dtype=np.int64)
+        tols = np.empty(len(Cs))
         coefs = np.zeros((len(Cs), n_classes, n_features))
         intercepts = np.zeros((len(Cs), n_classes))
         intercepts[:, ~present] = -np.inf
@@ -670,7 +677,8 @@ class _FoldPath:
         for c, C in enumerate(Cs):
             start = time.perf_counter()
             init = _predict_start(path, C) or fit.initial()
-            coef, intercept, n_iter[c] = fit.point(C, init, tolerance, score)
+            coef, intercept, n_iter[c], tols[c] = fit.point(C, init, tolerance,
+                                                            score)
             path.append((np.log(C), coef, intercept))
             coefs[c, present] = coef
             intercepts[c, present] = intercept
@@ -682,7 +690,7 @@ class _FoldPath:
                     f"score {scores[c]:.6f}, {n_iter[c]} iterations, "
                     f"{time.perf_counter() - start:.3f}s", flush=True,
                 )
-        return (fold, l1_index), (scores, n_iter, coefs, intercepts)
+        return (fold, l1_index), (scores, n_iter, coefs, intercepts, tols)
 
 
 class _FoldFit:
@@ -772,7 +780,9 @@ class _FoldFit:
         return coef, intercept, stopped or solver.n_iter_ >= solver.max_iter
 
     def point(self, C, init, tolerance, score):
-        """Solve ``C`` from ``init``: ``(coef, intercept, n_iter)``, full width.
+        """Solve ``C`` from ``init``: ``(coef, intercept, n_iter, tol)``.
+
+        ``coef`` is full width, ``tol`` that of the last stage.
 
         Stages of decreasing tolerance until the held-out ``score`` is
         precise; with an L1 part, on the strong rule's columns, repeated with
@@ -786,7 +796,7 @@ class _FoldFit:
             self.use(self.rule.columns(lam, coef, intercept))
         n_iter, tol, previous = 0, tolerance.first(), None
         while True:
-            columns = self.columns
+            columns, last = self.columns, tol
             part, intercept, stopped = self.solve(
                 C, (coef[:, columns], intercept), tol)
             n_iter += self.solver.n_iter_
@@ -802,7 +812,7 @@ class _FoldFit:
                     self.use(np.union1d(columns, late))
                     tol, previous = tolerance.first(), None
             if tol is None:
-                return coef, intercept, n_iter
+                return coef, intercept, n_iter, last
 
 
 def _predict_start(path, C):
