@@ -41,9 +41,14 @@ class ScoreTolerance:
         self.loosest = float(loosest)
         self.rtol = rtol
         self.slope = None  # relative score error per unit of tolerance
+        self.point_slope = 0.0
 
     def first(self):
         """Tolerance of a point's first stage."""
+        # The slope of this point: the largest seen in its stages, and at
+        # least half the last point's (one lucky small difference between two
+        # stages must not make the next point start too loose).
+        self.point_slope = (self.slope or 0.0) / 2
         if not self.slope:
             return self.loosest
         return float(np.clip(STEP * self.rtol / self.slope, FLOOR,
@@ -65,8 +70,8 @@ class ScoreTolerance:
         error = abs(score - previous) / (STEP - 1) / scale
         if not np.isfinite(error):
             return None
+        self.point_slope = max(self.point_slope, error / tol)
         if error <= self.rtol or tol <= FLOOR:
-            # The error per unit of tolerance, for the next point's start.
-            self.slope = error / tol
+            self.slope = self.point_slope  # for the next point's first stage
             return None
         return max(tol / STEP, FLOOR)
