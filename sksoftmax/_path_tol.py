@@ -18,7 +18,10 @@ points need two stages.
 
 import numpy as np
 
-# The relative error of a held-out score that a path point is solved to.
+# The estimated relative error of a held-out score that a path point is
+# solved to. The estimate is rough: measured errors against fits to tol=1e-10
+# reached 9 times it (4.5e-5 on raw digits, 2.3e-5 standardized, elastic net
+# 2.1e-5), inside the 1e-4 that the score curves are held to.
 SCORE_RTOL = 5e-6
 # Ratio of consecutive stages' tolerances.
 STEP = 10.0
