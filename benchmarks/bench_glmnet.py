@@ -322,12 +322,13 @@ def fold_ids(y, n_folds=5):
 def one_se(scores):
     """cv.glmnet's choices from per-fold scores (folds x grid, higher is
     better): the best mean, and the strongest penalty within one standard
-    error of it; indices into the grid, which runs from weak to strong."""
+    error of it; indices into the grid, which runs from strong to weak
+    (glmnet's decreasing lambdas, our increasing Cs)."""
     mean = scores.mean(axis=0)
     se = scores.std(axis=0, ddof=1) / np.sqrt(scores.shape[0])
     best = int(np.argmax(mean))
     within = np.flatnonzero(mean >= mean[best] - se[best])
-    return best, int(within.max())
+    return best, int(within.min())
 
 
 def cv_rows(name, X, y, data, alpha, repeat):

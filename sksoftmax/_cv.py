@@ -39,11 +39,12 @@ from sksoftmax._executor import fit_executor
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import (
     CurvatureProbe,
-    SoftmaxObjective,
     column_moments,
     column_scaling,
 )
+from sksoftmax._path_tol import ScoreTolerance
 from sksoftmax._problem import check_penalty_params
+from sksoftmax._screening import StrongRule
 from sksoftmax._softmax import SoftmaxClassifier, _backend_for
 from sksoftmax._targets import Targets, fit_weights, prepare_targets
 from sksoftmax._warnings import warn
@@ -134,7 +135,10 @@ class SoftmaxClassifierCV(SoftmaxClassifier):
 
     tol : float, default=2e-5
         Stopping tolerance of each fit, as in
-        :class:`~sksoftmax.SoftmaxClassifier`.
+        :class:`~sksoftmax.SoftmaxClassifier`: the loosest one. A path fit
+        goes on, to tighter tolerances, until its held-out score is precise
+        (see Notes); the refit is at least as tight as the path fits at the
+        chosen ``C``.
 
     verbose : int, default=0
         1 prints one line per (fold, C): the score, the iterations and the
@@ -265,6 +269,26 @@ n_features)
     without bounds). The data, targets, weights and column statistics of a
     fold are computed once. Each fit stops by the rule of
     :class:`~sksoftmax.SoftmaxClassifier`, read in its default conditioning.
+
+    **Precision of the path.** A fit of the path is only read through its
+    held-out score, whose error falls about in proportion to the tolerance,
+    by a factor that varies with ``C`` over orders of magnitude. So each
+    ``C`` is solved in stages, each 10 times tighter than the last (the
+    first at most ``tol``, predicted from the previous ``C``), until two
+    consecutive stages' held-out log-losses estimate its error below
+    ``5e-6`` relative. On the benchmark problems the fold scores then agree
+    with those of fits to ``tol=1e-10`` within ``1e-4`` relative at every
+    ``C``, where a single fit to ``tol=2e-5`` was off by up to ``8e-4`` at
+    the weakest penalties; the chosen ``C`` is that of a tight grid search.
+
+    **Strong rules (L1).** With an ``l1_ratio > 0``, each ``C`` is fitted on
+    the columns that the sequential strong rule keeps (Tibshirani et al.,
+    2012): those nonzero at the previous ``C``, and those whose data
+    gradient there is at least ``2 lambda - lambda_prev`` (times their
+    ``penalty_factor``). Afterwards the KKT conditions of every other column
+    are checked with the full gradient; the violators join and the fit goes
+    on. The solutions are those of the full problem; the screened fits only
+    multiply fewer columns.
 
     **Selection.** With ``m_c`` the mean of the fold scores at ``C = c`` and
     ``se_c = std_c / sqrt(n_folds - 1)`` (``std`` over the folds, dividing
@@ -450,8 +474,12 @@ n_features)
                                            self.intercepts_paths_[:, j, c])
         self.refit_n_iter_ = 0
         if self.refit:
+            # At least as tight as the path fits that chose C_ (their last
+            # stages), so that its precision matches theirs.
+            tol = min([self.tol] + [values[4][c] for (_, l1), values, _
+                                    in results if l1 == j])
             final = self._estimator(C=self.C_, l1_ratio=self.l1_ratio_,
-                                    warm_start=True)
+                                    warm_start=True, tol=tol)
             final.coef_, final.intercept_ = coef, intercept
             with _convergence_log() as refit_log:
                 final.fit(X, y, sample_weight=sample_weight)
@@ -536,7 +564,7 @@ n_features)
         self.n_iter_ = np.zeros((n_folds, n_l1, n_cs), dtype=np.int64)
         self.coefs_paths_ = np.zeros((n_folds, n_l1, n_cs, n_classes, n_features))
         self.intercepts_paths_ = np.zeros((n_folds, n_l1, n_cs, n_classes))
-        for (i, j), (scores, n_iter, coefs, intercepts), _ in results:
+        for (i, j), (scores, n_iter, coefs, intercepts, _), _ in results:
             self.scores_[i, j] = scores
             self.n_iter_[i, j] = n_iter
             self.coefs_paths_[i, j] = coefs
@@ -604,8 +632,9 @@ class _FoldPath:
     def __call__(self, fold, train, test, l1_index, l1_ratio):
         """Solve one (fold, l1_ratio) path.
 
-        Returns ``((fold, l1_index), (scores, n_iter, coefs, intercepts),
-        unconverged)``, with ``unconverged`` a list of ``(fold, C, l1_ratio,
+        Returns ``((fold, l1_index), (scores, n_iter, coefs, intercepts,
+        tols), unconverged)``, ``tols`` the last stage's tolerance of each C,
+        with ``unconverged`` a list of ``(fold, C, l1_ratio,
         message)``, one per fit of the path that warned.
         """
         # _path reads the grid from the estimator: this l1_ratio's row.
@@ -622,46 +651,37 @@ class _FoldPath:
     def _path(self, fold, train, test, l1_index, l1_ratio):
         est = self.estimator
         Cs = est.Cs_
-        X_train = self.X[train]
-        targets = _subset(self.targets, train)
         sw = None if self.sample_weight is None else self.sample_weight[train]
-        # C = 1 only reads off the exact rescaling of the weights.
-        weights, c_scale = fit_weights(targets, sw, len(train), est.class_weight,
-                                       1.0)
-        present = targets.class_totals(weights) > 0
-        if not targets.is_soft and targets.kernel_smoothing:
-            present[:] = True  # smoothed labels give every class some mass
-        targets = _keep_classes(targets, present)
-        totals = targets.class_totals(weights)
-        mu, sigma = column_scaling(X_train, weights, est.fit_intercept)
-        n_features = self.X.shape[1]
+        fit = _FoldFit(est, self.X[train], _subset(self.targets, train), sw,
+                       l1_ratio)
+        present = fit.present
         scorer = _TestScorer(self, test, est)
-        solver = est._estimator(l1_ratio=l1_ratio,
-                                **_bounds_of_classes(est, present, n_features))
-        n_classes = len(present)
+        n_classes, n_features = len(present), self.X.shape[1]
         scores = np.empty(len(Cs))
         n_iter = np.zeros(len(Cs), dtype=np.int64)
+        tols = np.empty(len(Cs))
         coefs = np.zeros((len(Cs), n_classes, n_features))
         intercepts = np.zeros((len(Cs), n_classes))
         intercepts[:, ~present] = -np.inf
+
+        # A stage's held-out log-loss (over all the classes) tells whether
+        # the point's score is precise; a user's scorer is called once per C.
+        def score(coef, intercept):
+            full_coef = np.zeros((n_classes, n_features))
+            full_intercept = np.full(n_classes, -np.inf)
+            full_coef[present], full_intercept[present] = coef, intercept
+            return scorer.log_loss(full_coef, full_intercept)
+
+        tolerance = ScoreTolerance(est.tol)
         path = []  # (log C, coef, intercept) of the fits so far
-        solver._pairs = None  # the last run's curvature (sksoftmax._carry)
-        curvature_at = CurvatureProbe(X_train, weights, mu, sigma)
         for c, C in enumerate(Cs):
             start = time.perf_counter()
-            init = _predict_start(path, C) or solver._initial_params(
-                len(totals), n_features, totals)
-            # The conditioning fits the curvature where this fit starts.
-            curvature = curvature_at(*init)
-            objective = est._objective(X_train, targets, weights, C * c_scale,
-                                       mu, sigma, curvature)
-            pairs = None if solver._pairs is None else solver._pairs.to(objective)
-            coef, intercept = solver._solve(objective, totals, init=init,
-                                            pairs=pairs, keep_pairs=True)
+            init = _predict_start(path, C) or fit.initial()
+            coef, intercept, n_iter[c], tols[c] = fit.point(C, init, tolerance,
+                                                            score)
             path.append((np.log(C), coef, intercept))
             coefs[c, present] = coef
             intercepts[c, present] = intercept
-            n_iter[c] = solver.n_iter_
             scores[c] = scorer(coefs[c], intercepts[c])
             if est.verbose:
                 print(
@@ -670,7 +690,129 @@ class _FoldPath:
                     f"score {scores[c]:.6f}, {n_iter[c]} iterations, "
                     f"{time.perf_counter() - start:.3f}s", flush=True,
                 )
-        return (fold, l1_index), (scores, n_iter, coefs, intercepts)
+        return (fold, l1_index), (scores, n_iter, coefs, intercepts, tols)
+
+
+class _FoldFit:
+    """One fold's fits: its fixed parts, and each point of its path.
+
+    The data, targets, weights and column statistics are computed once. With
+    an L1 part, each ``C`` is fitted on the columns that the strong rule
+    (:mod:`sksoftmax._screening`) keeps; each is solved in stages of
+    tolerance until its score is precise (:mod:`sksoftmax._path_tol`).
+    """
+
+    def __init__(self, est, X, targets, sample_weight, l1_ratio):
+        # C = 1 only reads off the exact rescaling of the weights.
+        weights, self.c_scale = fit_weights(targets, sample_weight, X.shape[0],
+                                            est.class_weight, 1.0)
+        present = targets.class_totals(weights) > 0
+        if not targets.is_soft and targets.kernel_smoothing:
+            present[:] = True  # smoothed labels give every class some mass
+        self.present, self.targets = present, _keep_classes(targets, present)
+        self.totals = self.targets.class_totals(weights)
+        self.X, self.weights, self.est, self.l1_ratio = X, weights, est, l1_ratio
+        self.mu, self.sigma = column_scaling(X, weights, est.fit_intercept)
+        self.n_features = X.shape[1]
+        pf, lower, upper = check_penalty_params(
+            est.penalty_factor, est.coef_bounds, est.positive, len(present),
+            self.n_features)
+        self.bounds = tuple(None if b is None else b[present]
+                            for b in (lower, upper))
+        self.penalty_factor = pf
+        self.rule = None
+        if l1_ratio > 0:
+            self.rule = StrongRule(X, self.targets, weights, est.fit_intercept,
+                                   pf, *self.bounds)
+        self.columns = None
+        self.use(np.arange(self.n_features))
+
+    def initial(self):
+        return self.solver._initial_params(len(self.totals), self.n_features,
+                                           self.totals)
+
+    def use(self, columns):
+        """Fit on ``columns`` of the data from now on."""
+        if self.columns is not None and np.array_equal(columns, self.columns):
+            return
+        self.columns = columns
+        full = len(columns) == self.n_features
+        self.X_fit = self.X if full else self.X[:, columns]
+        self.mu_fit, self.sigma_fit = self.mu[columns], self.sigma[columns]
+        lower, upper = (None if b is None else b[:, columns] for b in self.bounds)
+        bounds = None if lower is None and upper is None else (
+            -np.inf if lower is None else lower,
+            np.inf if upper is None else upper)
+        self.solver = self.est._estimator(
+            l1_ratio=self.l1_ratio, coef_bounds=bounds, positive=False,
+            penalty_factor=(None if self.penalty_factor is None
+                            else self.penalty_factor[columns]))
+        self.solver._pairs = None  # the last run's curvature (sksoftmax._carry)
+        self.curvature_at = CurvatureProbe(self.X_fit, self.weights,
+                                           self.mu_fit, self.sigma_fit)
+
+    def solve(self, C, init, tol):
+        """One run at ``C`` to ``tol`` from ``init``, on the kept columns.
+
+        Returns ``(coef, intercept, stopped)``; ``stopped`` says that a
+        tighter run would not get further.
+        """
+        solver = self.solver
+        # The conditioning fits the curvature where this fit starts.
+        curvature = self.curvature_at(*init)
+        objective = self.est._objective(self.X_fit, self.targets, self.weights,
+                                        C * self.c_scale, self.mu_fit,
+                                        self.sigma_fit, curvature)
+        pairs = None if solver._pairs is None else solver._pairs.to(objective)
+        solver.tol = tol
+        # A stage tighter than the user's tol starts from a fit that met it:
+        # where it stops early, the fit still meets tol and is kept, without
+        # a warning, and no tighter stage follows (``stopped``).
+        entries, beyond = _job_log.entries, tol < self.est.tol
+        if beyond and entries is not None:
+            _job_log.entries = []
+        try:
+            coef, intercept = solver._solve(objective, self.totals, init=init,
+                                            pairs=pairs, keep_pairs=True)
+        finally:
+            stopped = beyond and entries is not None and bool(_job_log.entries)
+            _job_log.entries = entries
+        return coef, intercept, stopped or solver.n_iter_ >= solver.max_iter
+
+    def point(self, C, init, tolerance, score):
+        """Solve ``C`` from ``init``: ``(coef, intercept, n_iter, tol)``.
+
+        ``coef`` is full width, ``tol`` that of the last stage.
+
+        Stages of decreasing tolerance until the held-out ``score`` is
+        precise; with an L1 part, on the strong rule's columns, repeated with
+        the violators of the KKT conditions until there are none.
+        """
+        coef, intercept = init
+        lam = 0.0
+        if self.rule is not None:
+            strength = 1.0 / (C * self.c_scale * self.weights.sum())
+            lam = self.l1_ratio * strength if np.isfinite(C) else 0.0
+            self.use(self.rule.columns(lam, coef, intercept))
+        n_iter, tol, previous = 0, tolerance.first(), None
+        while True:
+            columns, last = self.columns, tol
+            part, intercept, stopped = self.solve(
+                C, (coef[:, columns], intercept), tol)
+            n_iter += self.solver.n_iter_
+            coef = np.zeros_like(coef)
+            coef[:, columns] = part
+            value = score(coef, intercept)
+            tol, previous = tolerance.next(tol, value, previous), value
+            if stopped:
+                tol = None  # as good as this fit gets
+            if tol is None and self.rule is not None:
+                late = self.rule.violators(lam, coef, intercept, columns)
+                if len(late):
+                    self.use(np.union1d(columns, late))
+                    tol, previous = tolerance.first(), None
+            if tol is None:
+                return coef, intercept, n_iter, last
 
 
 def _predict_start(path, C):
@@ -701,12 +843,11 @@ class _TestScorer:
         self.X = path.X[kept]
         self.scorer = path.scorer
         self.classes = path.targets.classes
-        if self.scorer is None:
-            self.values = path.score_values[kept]
-            sw = path.sample_weight
-            self.weights = np.ones(len(kept)) if sw is None else sw[kept]
-            self.eps = np.finfo(path.X.dtype).eps
-        else:
+        self.values = path.score_values[kept]
+        sw = path.sample_weight
+        self.weights = np.ones(len(kept)) if sw is None else sw[kept]
+        self.eps = np.finfo(path.X.dtype).eps
+        if self.scorer is not None:
             self.y = _take(path.y, kept)
             self.params = _check_method_params(path.X, params=path.score_params,
                                                indices=kept)
@@ -725,6 +866,10 @@ class _TestScorer:
             self.model.coef_ = coef.astype(self.dtype)
             self.model.intercept_ = intercept.astype(self.dtype)
             return float(self.scorer(self.model, self.X, self.y, **self.params))
+        return self.log_loss(coef, intercept)
+
+    def log_loss(self, coef, intercept):
+        """The default score (see ``scoring``), whatever the scoring."""
         if not self.weights.sum() > 0:
             return np.nan
         Z = np.asarray(self.X @ coef.T.astype(self.dtype), dtype=np.float64)
@@ -879,23 +1024,15 @@ def _l1_lambda_max(estimator, X, targets, weights, totals):
     directions the coefficient bounds allow. 0 when nothing can leave zero.
     """
     n_classes, n_features = targets.n_classes, X.shape[1]
-    objective = SoftmaxObjective(
-        X, targets.values, weights, n_classes, np.inf, estimator.fit_intercept,
-        label_smoothing=targets.kernel_smoothing,
-    )
-    start = estimator._estimator()._initial_params(n_classes, n_features, totals)
-    _, grad = objective.loss_grad(objective.from_original(*start))
-    grad = grad.reshape(n_classes, -1)[:, :n_features]
     pf, lower, upper = check_penalty_params(
         estimator.penalty_factor, estimator.coef_bounds, estimator.positive,
         n_classes, n_features)
-    up = -grad if upper is None else np.where(upper > 0, -grad, 0.0)
-    down = grad if lower is None else np.where(lower < 0, grad, 0.0)
-    steepest = np.maximum(np.maximum(up, down), 0.0)
-    if pf is not None:
-        penalized = pf > 0
-        steepest = steepest[:, penalized] / pf[penalized]
-    return float(steepest.max()) if steepest.size else 0.0
+    rule = StrongRule(X, targets, weights, estimator.fit_intercept, pf, lower,
+                      upper)
+    start = estimator._estimator()._initial_params(n_classes, n_features, totals)
+    rates = rule.rates(*start)
+    rates = rates[np.isfinite(rates)]  # unpenalized columns are infinite
+    return float(rates.max()) if rates.size else 0.0
 
 
 def _column_variances(X, w, fit_intercept):
@@ -942,17 +1079,6 @@ def _check_l1_ratios(l1_ratios):
             f"l1_ratios must be numbers in [0, 1]; got {l1_ratios!r}."
         )
     return [float(v) for v in values]
-
-
-def _bounds_of_classes(estimator, present, n_features):
-    """``coef_bounds`` for the classes a fold fits (rows of absent ones dropped)."""
-    if estimator.coef_bounds is None or present.all():
-        return {}
-    _, lower, upper = check_penalty_params(
-        None, estimator.coef_bounds, False, len(present), n_features)
-    if lower is None:
-        return {"coef_bounds": None}
-    return {"coef_bounds": (lower[present], upper[present])}
 
 
 def _reject_backends(X):

@@ -20,8 +20,11 @@ ESTIMATORS = [
     # penalty_factor needs the number of features, which the checks vary.
     SoftmaxClassifier(l1_ratio=0.5),
     SoftmaxClassifier(l1_ratio=1.0, C=10.0, positive=True, coef_bounds=(0.0, 2.0)),
-    # Few Cs and folds keep the checks fast; the path code is the same.
-    SoftmaxClassifierCV(Cs=3, cv=3),
+    # Few Cs and folds keep the checks fast; the path code is the same. The
+    # data-derived grid ends on nearly separable data (the checks' data), where
+    # path fits precise enough for their scores drift apart by rounding
+    # between weighted and repeated rows (2e-7), as for C=inf above.
+    SoftmaxClassifierCV(Cs=[0.01, 0.1, 1.0], cv=3),
     SoftmaxClassifierCV(Cs=[0.1, 10.0], cv=2, selection="1se", refit=False),
 ]
 
