@@ -180,8 +180,11 @@ def test_two_classes_map_to_logistic_regression(C, l1_ratio):
             C=2 * C / (1 + l1_ratio), l1_ratio=2 * l1_ratio / (1 + l1_ratio),
             solver="saga", tol=1e-12, max_iter=100000, **ELASTICNET,
         ).fit(X, y)
-    # The optimum (canonical form for l1_ratio=1) is symmetric.
-    assert_allclose(clf.coef_[0], -clf.coef_[1], rtol=1e-12, atol=1e-15)
+    # The optimum is symmetric: exactly in the canonical form of l1_ratio=1
+    # (a column shift puts it there), to the fit's precision otherwise.
+    exact = l1_ratio == 1
+    assert_allclose(clf.coef_[0], -clf.coef_[1], rtol=1e-12 if exact else 1e-6,
+                    atol=1e-15 if exact else 1e-9)
     beta = clf.coef_[1] - clf.coef_[0]
     assert_allclose(beta, ref.coef_[0], rtol=1e-5, atol=1e-7)
     assert_allclose(clf.intercept_[1] - clf.intercept_[0], ref.intercept_[0],
