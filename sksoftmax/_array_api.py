@@ -37,6 +37,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sksoftmax._fitter import fit_estimator
 from sksoftmax._loss import block_loss_grad
 from sksoftmax._moments import (
     block_moments,
@@ -259,14 +260,15 @@ def fit(estimator, X, y, sample_weight):
         _to_host(y), n_samples=n_samples, ignore_label=estimator.ignore_label,
         label_smoothing=estimator.label_smoothing,
     )
-    weights, C = fit_weights(
+    weights, weight_scale = fit_weights(
         targets, None if sample_weight is None else _to_host(sample_weight),
-        n_samples, estimator.class_weight, estimator.C,
+        n_samples, estimator.class_weight,
     )
     weights_x = move_to(weights.astype(dtype), xp=xp, device=device)
+    # The data term only: the problem sets the penalty (fit_estimator).
     objective = ArrayAPISoftmaxObjective(
         X, _device_targets(targets, X, xp, device),
-        weights_x, weights, targets.n_classes, C,
+        weights_x, weights, targets.n_classes, np.inf,
         estimator.fit_intercept, *_column_stats(
             X, weights_x, estimator.fit_intercept,
             row_blocks(n_samples, X.shape[1]), xp, device,
@@ -274,10 +276,12 @@ def fit(estimator, X, y, sample_weight):
     )
     # No ``classes``: scikit-learn callbacks would score NumPy intermediate
     # models on device data.
-    coef, intercept = estimator._solve(objective, targets.class_totals(weights))
+    result = fit_estimator(estimator, objective, targets.class_totals(weights),
+                           weight_scale=weight_scale, dtype=dtype)
     estimator.classes_ = _classes_like(targets.classes, y)
     estimator.coef_, estimator.intercept_ = move_to(
-        coef.astype(dtype), intercept.astype(dtype), xp=xp, device=device
+        result.coef.astype(dtype), result.intercept.astype(dtype), xp=xp,
+        device=device,
     )
     return estimator
 

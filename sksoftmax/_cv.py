@@ -13,6 +13,7 @@ Layout of the results, as scikit-learn's ``LogisticRegressionCV`` with
 
 import contextlib
 import copy
+import dataclasses
 import inspect
 import threading
 import time
@@ -36,6 +37,7 @@ from sklearn.utils.validation import _check_method_params, _check_sample_weight
 from threadpoolctl import threadpool_limits
 
 from sksoftmax._executor import fit_executor
+from sksoftmax._fitter import Fitter, initial_params
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import (
     CurvatureProbe,
@@ -43,7 +45,8 @@ from sksoftmax._objective import (
     column_moments,
     column_scaling,
 )
-from sksoftmax._problem import check_penalty_params
+from sksoftmax._penalty import Penalty
+from sksoftmax._problem import PenalizedProblem
 from sksoftmax._softmax import SoftmaxClassifier, _backend_for
 from sksoftmax._targets import Targets, fit_weights, prepare_targets
 from sksoftmax._warnings import warn
@@ -587,7 +590,13 @@ n_features)
 
 
 class _FoldPath:
-    """Solve and score the grid of ``C`` on one fold (callable per job)."""
+    """Solve and score the grid of ``C`` on one fold (callable per job).
+
+    Reads the estimator's public parameters only; each point of the path is
+    one :meth:`Fitter.fit <sksoftmax._fitter.Fitter.fit>` on the fold's
+    problem at that ``C``, started from the path's extrapolation and
+    carrying the previous run's curvature.
+    """
 
     def __init__(self, estimator, X, targets, score_values, sample_weight, y,
                  scorer, score_params, n_folds):
@@ -600,6 +609,9 @@ class _FoldPath:
         self.scorer = scorer
         self.score_params = score_params
         self.n_folds = n_folds
+        self.fitter = Fitter.from_params(
+            estimator, verbose=max(0, estimator.verbose - 1), dtype=X.dtype,
+            keep_pairs=True)
 
     def __call__(self, fold, train, test, l1_index, l1_ratio):
         """Solve one (fold, l1_ratio) path.
@@ -619,49 +631,52 @@ class _FoldPath:
                         message) for c, message in log]
         return key, values, unconverged
 
-    def _path(self, fold, train, test, l1_index, l1_ratio):
+    def _fold(self, train, l1_ratio):
+        """The fold's data term pieces, computed once for the whole path."""
         est = self.estimator
-        Cs = est.Cs_
         X_train = self.X[train]
         targets = _subset(self.targets, train)
         sw = None if self.sample_weight is None else self.sample_weight[train]
-        # C = 1 only reads off the exact rescaling of the weights.
-        weights, c_scale = fit_weights(targets, sw, len(train), est.class_weight,
-                                       1.0)
+        weights, weight_scale = fit_weights(targets, sw, len(train),
+                                            est.class_weight)
         present = targets.class_totals(weights) > 0
         if not targets.is_soft and targets.kernel_smoothing:
             present[:] = True  # smoothed labels give every class some mass
+        penalty = Penalty.from_params(
+            est, len(present), self.X.shape[1], C=est.Cs_[0],
+            l1_ratio=l1_ratio).for_classes(present)
         targets = _keep_classes(targets, present)
-        totals = targets.class_totals(weights)
         mu, sigma = column_scaling(X_train, weights, est.fit_intercept)
-        n_features = self.X.shape[1]
+        return _Fold(X_train, targets, weights, weight_scale, present, penalty,
+                     mu, sigma)
+
+    def _path(self, fold, train, test, l1_index, l1_ratio):
+        est, n_features = self.estimator, self.X.shape[1]
+        Cs = est.Cs_
+        data = self._fold(train, l1_ratio)
+        totals = data.targets.class_totals(data.weights)
         scorer = _TestScorer(self, test, est)
-        solver = est._estimator(l1_ratio=l1_ratio,
-                                **_bounds_of_classes(est, present, n_features))
-        n_classes = len(present)
+        present = data.present
         scores = np.empty(len(Cs))
         n_iter = np.zeros(len(Cs), dtype=np.int64)
-        coefs = np.zeros((len(Cs), n_classes, n_features))
-        intercepts = np.zeros((len(Cs), n_classes))
+        coefs = np.zeros((len(Cs), len(present), n_features))
+        intercepts = np.zeros((len(Cs), len(present)))
         intercepts[:, ~present] = -np.inf
         path = []  # (log C, coef, intercept) of the fits so far
-        solver._pairs = None  # the last run's curvature (sksoftmax._carry)
-        curvature_at = CurvatureProbe(X_train, weights, mu, sigma)
+        pairs = None  # the last run's curvature (sksoftmax._carry)
+        curvature_at = CurvatureProbe(data.X, data.weights, data.mu, data.sigma)
         for c, C in enumerate(Cs):
             start = time.perf_counter()
-            init = _predict_start(path, C) or solver._initial_params(
-                len(totals), n_features, totals)
-            # The conditioning fits the curvature where this fit starts.
-            curvature = curvature_at(*init)
-            objective = est._objective(X_train, targets, weights, C * c_scale,
-                                       mu, sigma, curvature)
-            pairs = None if solver._pairs is None else solver._pairs.to(objective)
-            coef, intercept = solver._solve(objective, totals, init=init,
-                                            pairs=pairs, keep_pairs=True)
-            path.append((np.log(C), coef, intercept))
-            coefs[c, present] = coef
-            intercepts[c, present] = intercept
-            n_iter[c] = solver.n_iter_
+            init = _predict_start(path, C) or initial_params(
+                len(totals), n_features, totals, est.fit_intercept)
+            result = self.fitter.fit(data.problem(C, curvature_at(*init),
+                                                  est.fit_intercept),
+                                     init, carried=pairs)
+            pairs = result.pairs
+            path.append((np.log(C), result.coef, result.intercept))
+            coefs[c, present] = result.coef
+            intercepts[c, present] = result.intercept
+            n_iter[c] = result.n_iter
             scores[c] = scorer(coefs[c], intercepts[c])
             if est.verbose:
                 print(
@@ -671,6 +686,30 @@ class _FoldPath:
                     f"{time.perf_counter() - start:.3f}s", flush=True,
                 )
         return (fold, l1_index), (scores, n_iter, coefs, intercepts)
+
+
+@dataclasses.dataclass
+class _Fold:
+    """A fold's training data, weights, column statistics and penalty."""
+
+    X: object
+    targets: Targets
+    weights: np.ndarray
+    weight_scale: float
+    present: np.ndarray
+    penalty: Penalty
+    mu: np.ndarray
+    sigma: np.ndarray
+
+    def problem(self, C, curvature, fit_intercept):
+        """The problem at ``C``, conditioned for the ``curvature`` at its start."""
+        objective = SoftmaxObjective(
+            self.X, self.targets.values, self.weights, self.targets.n_classes,
+            np.inf, fit_intercept, label_smoothing=self.targets.kernel_smoothing,
+            mu=self.mu, sigma=self.sigma, curvature=curvature,
+        )
+        return PenalizedProblem(objective, self.penalty.with_C(C),
+                                weight_scale=self.weight_scale)
 
 
 def _predict_start(path, C):
@@ -849,7 +888,7 @@ def _grid_bounds(estimator, X, targets, sample_weight, l1_ratios):
     ``starts[j]`` to ``starts[j] * ratio`` (see the class Notes).
     """
     weights, c_scale = fit_weights(targets, sample_weight, X.shape[0],
-                                   estimator.class_weight, 1.0)
+                                   estimator.class_weight)
     totals = targets.class_totals(weights)
     S = float(weights.sum())
     if estimator.fit_intercept:
@@ -883,12 +922,12 @@ def _l1_lambda_max(estimator, X, targets, weights, totals):
         X, targets.values, weights, n_classes, np.inf, estimator.fit_intercept,
         label_smoothing=targets.kernel_smoothing,
     )
-    start = estimator._estimator()._initial_params(n_classes, n_features, totals)
+    start = initial_params(n_classes, n_features, totals,
+                           estimator.fit_intercept)
     _, grad = objective.loss_grad(objective.from_original(*start))
     grad = grad.reshape(n_classes, -1)[:, :n_features]
-    pf, lower, upper = check_penalty_params(
-        estimator.penalty_factor, estimator.coef_bounds, estimator.positive,
-        n_classes, n_features)
+    penalty = Penalty.from_params(estimator, n_classes, n_features)
+    pf, lower, upper = penalty.penalty_factor, penalty.lower, penalty.upper
     up = -grad if upper is None else np.where(upper > 0, -grad, 0.0)
     down = grad if lower is None else np.where(lower < 0, grad, 0.0)
     steepest = np.maximum(np.maximum(up, down), 0.0)
@@ -942,17 +981,6 @@ def _check_l1_ratios(l1_ratios):
             f"l1_ratios must be numbers in [0, 1]; got {l1_ratios!r}."
         )
     return [float(v) for v in values]
-
-
-def _bounds_of_classes(estimator, present, n_features):
-    """``coef_bounds`` for the classes a fold fits (rows of absent ones dropped)."""
-    if estimator.coef_bounds is None or present.all():
-        return {}
-    _, lower, upper = check_penalty_params(
-        None, estimator.coef_bounds, False, len(present), n_features)
-    if lower is None:
-        return {"coef_bounds": None}
-    return {"coef_bounds": (lower[present], upper[present])}
 
 
 def _reject_backends(X):

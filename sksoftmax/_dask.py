@@ -26,6 +26,7 @@ import dask.array as da
 import numpy as np
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
+from sksoftmax._fitter import fit_estimator
 from sksoftmax._loss import block_loss_grad
 from sksoftmax._moments import (
     block_moments,
@@ -39,7 +40,6 @@ from sksoftmax._targets import (
     check_sample_weight_values,
     check_soft_targets,
     check_two_classes,
-    check_weight_sum,
     check_y_given,
     class_totals,
     class_weight_vector,
@@ -431,9 +431,10 @@ def fit(estimator, X, y, sample_weight):
     n_classes = len(classes)
     values, weights, smoothing = _sample_weights(
         values, ignored, sw, classes, smoothing, estimator.class_weight, client)
-    # As the NumPy path: weights over a power of two, C times it (exact).
+    # As the NumPy path: weights over a power of two (exact; C counts in the
+    # user's units, see Penalty.strength).
     (w_max,) = _compute(client, weights.max())
-    scaled, C = rescale_weights(np.array([w_max]), estimator.C)
+    scaled, weight_scale = rescale_weights(np.array([w_max]))
     if scaled[0] != w_max:
         weights = weights * (scaled[0] / w_max)  # 1 / a power of two: exact
     if values.nbytes + weights.nbytes <= budget - min(X.nbytes, budget):
@@ -445,17 +446,19 @@ def fit(estimator, X, y, sample_weight):
         _moments(X, weights, amax),
     )
     check_two_classes(totals, classes)
-    check_weight_sum(weight_sum, C, estimator.C)
     mu, sigma = _scaling(moments, amax, estimator.fit_intercept)
+    # The data term only: the problem sets the penalty (fit_estimator).
     objective = DaskSoftmaxObjective(
-        X, values, weights, n_classes, C, estimator.fit_intercept,
+        X, values, weights, n_classes, np.inf, estimator.fit_intercept,
         weight_sum, smoothing, mu, sigma, client,
     )
-    coef, intercept = estimator._solve(objective, totals, classes=classes)
+    result = fit_estimator(estimator, objective, totals,
+                           weight_scale=weight_scale, dtype=X.dtype,
+                           classes=classes)
     estimator.n_features_in_ = n_features
     estimator.classes_ = classes
-    estimator.coef_ = coef.astype(X.dtype, copy=False)
-    estimator.intercept_ = intercept.astype(X.dtype, copy=False)
+    estimator.coef_ = result.coef.astype(X.dtype, copy=False)
+    estimator.intercept_ = result.intercept.astype(X.dtype, copy=False)
     return estimator
 
 
