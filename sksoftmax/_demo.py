@@ -32,7 +32,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validat
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from sksoftmax._executor import available_threads
-from sksoftmax._objective import SoftmaxObjective
+from sksoftmax._problem import objective_function
 from sksoftmax._softmax import SoftmaxClassifier
 from sksoftmax._targets import plain_label
 
@@ -283,14 +283,10 @@ def objective_value(X, y, coef, intercept, C):
     Returns
     -------
     value : float
-        ``mean_i CE_i + ||coef||^2 / (2 C n_samples)``.
+        ``mean_i CE_i + ||coef||^2 / (2 C n_samples)``: the library's own
+        objective (:func:`~sksoftmax._problem.objective_function`).
     """
-    classes, codes = np.unique(y, return_inverse=True)
-    objective = SoftmaxObjective(
-        np.asarray(X, dtype=np.float64), codes, np.ones(len(y)), len(classes),
-        C, True,
-    )
-    return objective.loss_grad(objective.from_original(coef, intercept))[0]
+    return objective_function(np.asarray(X), y, C)(coef, intercept)
 
 
 def softmax_params(model):

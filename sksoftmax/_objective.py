@@ -37,6 +37,7 @@ from sksoftmax._moments import (
     scaling_from_moments,
     sparse_moments,
 )
+from sksoftmax._penalty import Penalty
 
 # Rows per block: keeps the (rows, K) logits and the kernel's temporaries
 # around 8 MB (float64), so they stay cache friendly and memory beyond X is
@@ -409,7 +410,10 @@ class SoftmaxObjective:
     n_classes : int
         Number of classes ``K``.
     C : float
-        Inverse regularization strength; ``np.inf`` means no penalty.
+        Inverse regularization strength of an L2 penalty, in the units of
+        ``sample_weight``; ``np.inf`` means none. The fit passes ``np.inf``:
+        its problem (:class:`~sksoftmax._problem.PenalizedProblem`) sets the
+        penalty.
     fit_intercept : bool
         Whether the last column of the parameters is an intercept.
     label_smoothing : float, default=0.0
@@ -458,7 +462,7 @@ class SoftmaxObjective:
         self.fit_intercept = fit_intercept
         self.label_smoothing = label_smoothing
         self.weight_sum = float(np.sum(sample_weight, dtype=np.float64))
-        self.l2_reg_strength = 0.0 if np.isinf(C) else 1.0 / (C * self.weight_sum)
+        self.l2_reg_strength = Penalty(C).strength(self.weight_sum)
         self.mu = np.zeros(n_features) if mu is None else mu
         self.sigma = np.ones(n_features) if sigma is None else sigma
         if curvature is not None:

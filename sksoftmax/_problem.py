@@ -34,7 +34,10 @@ L2 fit pays nothing for this layer.
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 
+from sksoftmax._objective import SoftmaxObjective
+from sksoftmax._penalty import Penalty
 from sksoftmax._solver import projected_gradient
 
 
@@ -344,3 +347,48 @@ def canonical_shift(coef, columns, l1_columns, lower=None, upper=None):
     coef = coef.copy()
     coef[:, columns] = W + shift
     return coef
+
+
+def objective_function(X, y, C=1.0, l1_ratio=0.0):
+    """The estimators' objective on ``(X, y)`` as a function of the parameters.
+
+    ``f(W, b)`` of :class:`~sksoftmax.SoftmaxClassifier` (unit sample
+    weights, an intercept, no penalty factors), in float64, computed by the
+    same objective and problem as the fit: the yardstick on which the demo
+    and the benchmarks compare fitted models.
+
+    Parameters
+    ----------
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+        Data.
+    y : ndarray of shape (n_samples,)
+        Labels (sorted, they give the rows of ``coef``).
+    C : float, default=1.0
+        Inverse regularization strength; ``np.inf`` means no penalty.
+    l1_ratio : float, default=0.0
+        The L1 share of the penalty.
+
+    Returns
+    -------
+    value : callable
+        ``value(coef, intercept) -> float``. ``coef`` may be sparse, and for
+        two classes may have one row ``w`` (scikit-learn's binary
+        parametrization, taken as the two-vector softmax ``(-w/2, w/2)``,
+        whose penalty is the smallest among those of equal probabilities).
+    """
+    X = X.astype(np.float64)
+    classes, codes = np.unique(y, return_inverse=True)
+    objective = SoftmaxObjective(X, codes, np.ones(len(codes)), len(classes),
+                                 np.inf, True)
+    problem = PenalizedProblem(objective, Penalty(float(C), float(l1_ratio)))
+
+    def value(coef, intercept):
+        coef = coef.toarray() if sp.issparse(coef) else coef
+        coef = np.asarray(coef, dtype=np.float64)
+        intercept = np.asarray(intercept, dtype=np.float64).ravel()
+        if coef.shape[0] == 1 and len(classes) == 2:
+            coef = np.vstack([-coef / 2, coef / 2])
+            intercept = np.hstack([-intercept / 2, intercept / 2])
+        return float(problem.loss_grad(problem.start(coef, intercept))[0])
+
+    return value
