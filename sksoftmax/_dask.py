@@ -447,16 +447,13 @@ def fit(estimator, X, y, sample_weight):
     )
     check_two_classes(totals, classes)
     mu, sigma = _scaling(moments, amax, estimator.fit_intercept)
-    # The data term only: the problem sets the penalty (fit_estimator).
-    objective = DaskSoftmaxObjective(
+    objective = DaskSoftmaxObjective(  # no penalty: the problem sets it
         X, values, weights, n_classes, np.inf, estimator.fit_intercept,
         weight_sum, smoothing, mu, sigma, client,
     )
-    result = fit_estimator(estimator, objective, totals,
-                           weight_scale=weight_scale, dtype=X.dtype,
-                           classes=classes)
-    estimator.n_features_in_ = n_features
-    estimator.classes_ = classes
+    result = fit_estimator(estimator, objective, totals, classes=classes,
+                           weight_scale=weight_scale, dtype=X.dtype)
+    estimator.n_features_in_, estimator.classes_ = n_features, classes
     estimator.coef_ = result.coef.astype(X.dtype, copy=False)
     estimator.intercept_ = result.intercept.astype(X.dtype, copy=False)
     return estimator
