@@ -45,7 +45,7 @@ from sksoftmax._moments import (
     merge_all,
     scaling_from_moments,
 )
-from sksoftmax._objective import SoftmaxObjective, row_blocks
+from sksoftmax._objective import Objective, row_blocks
 from sksoftmax._targets import fit_weights, prepare_targets
 
 # Rows per block on accelerators: large blocks keep the number of kernel
@@ -108,8 +108,12 @@ def _column_stats(X, weights, fit_intercept, blocks, xp, device):
     return scaling_from_moments(mean, var, amax, fit_intercept)
 
 
-class ArrayAPISoftmaxObjective(SoftmaxObjective):
-    """:class:`~sksoftmax._objective.SoftmaxObjective` with data on a device.
+class DeviceRowSums:
+    """The array-API backend's row sums: the kernel on the device, in blocks.
+
+    ``row_sums(coef, intercept) -> (loss_sum, grad_coef, grad_intercept)``,
+    as :class:`~sksoftmax._objective.NumpyRowSums`: the float64 host
+    parameters go to the device, the gradients come back in one transfer.
 
     Parameters
     ----------
@@ -120,75 +124,26 @@ class ArrayAPISoftmaxObjective(SoftmaxObjective):
         device and dtype as ``X``.
     sample_weight : array of shape (n_samples,)
         Weights ``s_i`` on the device, in ``X``'s dtype.
-    host_weights : ndarray of shape (n_samples,)
-        The same weights as float64 NumPy (for the total weight).
     n_classes : int
         Number of classes ``K``.
-    C : float
-        Inverse regularization strength; ``np.inf`` means no penalty.
-    fit_intercept : bool
-        Whether the last column of the parameters is an intercept.
-    mu, sigma : ndarray of shape (n_features,)
-        Conditioning, float64 NumPy.
     xp : module
         Array namespace of ``X``.
     device : object
         Device of ``X``.
     """
 
-    def __init__(self, X, targets, sample_weight, host_weights, n_classes, C,
-                 fit_intercept, mu, sigma, xp, device):
-        # The parent stores the host-side scalars (total weight, penalty,
-        # conditioning); a zero-row NumPy stand-in keeps it off the device data.
-        super().__init__(
-            np.empty((0, X.shape[1])), np.empty(0, dtype=np.intp), host_weights,
-            n_classes, C, fit_intercept, label_smoothing=0.0, mu=mu, sigma=sigma,
-        )
-        self.X = X
-        self.targets = targets
-        self.sample_weight = sample_weight
-        self.xp = xp
-        self.device = device
+    def __init__(self, X, targets, sample_weight, n_classes, xp, device):
+        self.X, self.targets, self.sample_weight = X, targets, sample_weight
+        self.xp, self.device = xp, device
         self.np_dtype = _numpy_dtype(X, xp)
         self.blocks = _blocks(X.shape[0], X.shape[1], n_classes, xp, device)
 
-    def from_original(self, coef, intercept):
-        """``theta`` for ``(coef, intercept)`` of any namespace (warm start).
-
-        Parameters
-        ----------
-        coef : array of shape (n_classes, n_features)
-        intercept : array of shape (n_classes,)
-
-        Returns
-        -------
-        theta : ndarray of shape (n_params,)
-        """
-        return super().from_original(_to_host(coef), _to_host(intercept))
-
-    def loss_grad(self, theta):
-        """Objective value and gradient, the kernel running on the device.
-
-        Parameters
-        ----------
-        theta : ndarray of shape (n_params,)
-            Conditioned parameters (float64, host).
-
-        Returns
-        -------
-        loss : float
-        grad : ndarray of shape (n_params,)
-            float64, host.
-        """
-        self.n_evaluations += 1
+    def __call__(self, coef, intercept):
         xp = self.xp
-        coef, intercept = self.to_original(theta)
-        coef_x, intercept_x = move_to(
-            coef.astype(self.np_dtype), intercept.astype(self.np_dtype),
-            xp=xp, device=self.device,
-        )
-        if not self.fit_intercept:
-            intercept_x = None
+        params = [coef] if intercept is None else [coef, intercept]
+        params = move_to(*(p.astype(self.np_dtype) for p in params), xp=xp,
+                         device=self.device)
+        coef_x, intercept_x = (params, None) if intercept is None else params
         loss = 0.0
         grad_coef = grad_intercept = None
         for rows in self.blocks:
@@ -205,7 +160,46 @@ class ArrayAPISoftmaxObjective(SoftmaxObjective):
         # One transfer for both gradients.
         grads = _to_host(xp.concat([grad_coef, grad_intercept[:, None]], axis=1))
         grads = grads.astype(np.float64)
-        return self.finish(loss, grads[:, :-1], grads[:, -1], coef)
+        return loss, grads[:, :-1], grads[:, -1]
+
+
+class ArrayAPISoftmaxObjective(Objective):
+    """:class:`~sksoftmax._objective.Objective` of device data (:class:`DeviceRowSums`).
+
+    Parameters
+    ----------
+    X, targets, sample_weight, n_classes, xp, device
+        As in :class:`DeviceRowSums`.
+    host_weights : ndarray of shape (n_samples,)
+        The same weights as float64 NumPy (for the total weight).
+    C : float
+        Inverse regularization strength; ``np.inf`` means no penalty.
+    fit_intercept : bool
+        Whether the last column of the parameters is an intercept.
+    mu, sigma : ndarray of shape (n_features,)
+        Conditioning, float64 NumPy.
+    """
+
+    def __init__(self, X, targets, sample_weight, host_weights, n_classes, C,
+                 fit_intercept, mu, sigma, xp, device):
+        super().__init__(
+            DeviceRowSums(X, targets, sample_weight, n_classes, xp, device),
+            np.sum(host_weights, dtype=np.float64), n_classes, X.shape[1], C,
+            fit_intercept, mu=mu, sigma=sigma)
+
+    def from_original(self, coef, intercept):
+        """``theta`` for ``(coef, intercept)`` of any namespace (warm start).
+
+        Parameters
+        ----------
+        coef : array of shape (n_classes, n_features)
+        intercept : array of shape (n_classes,)
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+        """
+        return super().from_original(_to_host(coef), _to_host(intercept))
 
 
 def _blocks(n_rows, n_cols, n_classes, xp, device):

@@ -34,7 +34,7 @@ from sksoftmax._moments import (
     merge_all,
     scaling_from_moments,
 )
-from sksoftmax._objective import SoftmaxObjective, solver_scale
+from sksoftmax._objective import Objective
 from sksoftmax._targets import (
     base_weights,
     check_sample_weight_values,
@@ -292,8 +292,11 @@ def _chunk_post(X, coef, intercept, post):
 # The objective
 
 
-class DaskSoftmaxObjective(SoftmaxObjective):
-    """:class:`SoftmaxObjective` whose sums are map-reduced over Dask chunks.
+class DaskRowSums:
+    """The Dask backend's row sums: one map-reduce over the chunks per call.
+
+    ``row_sums(coef, intercept) -> (loss_sum, grad_coef, grad_intercept)``,
+    as :class:`~sksoftmax._objective.NumpyRowSums`.
 
     Parameters
     ----------
@@ -303,66 +306,28 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         Integer class codes or target probabilities, chunked like ``X``.
     sample_weight : dask.array.Array of shape (n_samples,)
         float64 weights ``s_i``, chunked like ``X``.
-    n_classes : int
-        Number of classes ``K``.
-    C : float
-        Inverse regularization strength; ``np.inf`` means no penalty.
-    fit_intercept : bool
-        Whether the last column of the parameters is an intercept.
-    weight_sum : float
-        ``S = sum_i s_i``, computed beforehand in a Dask pass.
     label_smoothing : float
         Smoothing applied to integer targets inside the kernel.
-    mu, sigma : ndarray of shape (n_features,)
-        Conditioning statistics.
     client : distributed.Client or None
         Where to compute; None uses Dask's default scheduler.
     """
 
-    def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,
-                 weight_sum, label_smoothing, mu, sigma, client):
-        # The parent's __init__ would pull the weights into memory: set the
-        # attributes that to_original / from_original / finish use instead.
-        self.X = X
-        self.n_classes = n_classes
-        self.fit_intercept = fit_intercept
+    def __init__(self, X, targets, sample_weight, label_smoothing, client):
+        self.dtype = X.dtype
         self.label_smoothing = label_smoothing
-        self.weight_sum = float(weight_sum)
-        self.l2_reg_strength = 0.0 if np.isinf(C) else 1.0 / (C * self.weight_sum)
-        self.mu = mu
-        self.column_sigma = sigma
-        self.sigma = solver_scale(sigma, self.l2_reg_strength)
         self.client = client
-        self.n_evaluations = 0
+        self.n_calls = 0
         self.chunks = list(zip(_blocks(X), _blocks(targets), _blocks(sample_weight),
                                strict=True))
 
-    def loss_grad(self, theta):
-        """Objective value and gradient with respect to ``theta``.
-
-        One map-reduce over the chunks of ``X``.
-
-        Parameters
-        ----------
-        theta : ndarray of shape (n_params,)
-            Conditioned parameters (float64).
-
-        Returns
-        -------
-        loss : float
-            ``f(W, b)`` for the corresponding original parameters.
-        grad : ndarray of shape (n_params,)
-            Gradient with respect to ``theta`` (float64).
-        """
-        self.n_evaluations += 1
-        coef, intercept = self.to_original(theta)
-        dtype = self.X.dtype
+    def __call__(self, coef, intercept):
+        self.n_calls += 1
+        dtype = self.dtype
         # One small task holds the parameters; every chunk task depends on it.
         # Keys are random (pure=False): hashing costs time and buys nothing,
         # as every evaluation has new parameters.
         params = dask.delayed(_pack, pure=False)(
-            coef.astype(dtype), intercept.astype(dtype) if self.fit_intercept
-            else None,
+            coef.astype(dtype), None if intercept is None else intercept.astype(dtype),
         )
         parts = [
             dask.delayed(_chunk_loss_grad, pure=False)(
@@ -378,12 +343,38 @@ class DaskSoftmaxObjective(SoftmaxObjective):
                 raise
             raise RuntimeError(
                 "The Dask computation was cancelled or lost during L-BFGS "
-                f"evaluation {self.n_evaluations} ({type(exc).__name__}: "
+                f"evaluation {self.n_calls} ({type(exc).__name__}: "
                 f"{exc}). Was the Client closed or the cluster shut down "
                 "during fit? The estimator keeps its previous state."
             ) from exc
-        loss_sum, grad_coef, grad_intercept = total
-        return self.finish(loss_sum, grad_coef, grad_intercept, coef)
+        return total
+
+
+class DaskSoftmaxObjective(Objective):
+    """:class:`~sksoftmax._objective.Objective` of Dask data (:class:`DaskRowSums`).
+
+    Parameters
+    ----------
+    X, targets, sample_weight, label_smoothing, client
+        As in :class:`DaskRowSums`.
+    n_classes : int
+        Number of classes ``K``.
+    C : float
+        Inverse regularization strength; ``np.inf`` means no penalty.
+    fit_intercept : bool
+        Whether the last column of the parameters is an intercept.
+    weight_sum : float
+        ``S = sum_i s_i``, computed beforehand in a Dask pass.
+    mu, sigma : ndarray of shape (n_features,)
+        Conditioning statistics.
+    """
+
+    def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,
+                 weight_sum, label_smoothing, mu, sigma, client):
+        super().__init__(
+            DaskRowSums(X, targets, sample_weight, label_smoothing, client),
+            weight_sum, n_classes, X.shape[1], C, fit_intercept, mu=mu,
+            sigma=sigma)
 
 
 def _add_triples(*parts):
