@@ -176,8 +176,12 @@ def _residual_inplace(ZT, targets, sample_weight, label_smoothing):
     sum_exp = ones @ ZT
     ce = np.log(sum_exp)
     ce -= target_dot_z
-    loss_sum = float(np.dot(sample_weight.astype(np.float64, copy=False),
-                            ce.astype(np.float64, copy=False)))
+    # NumPy's pairwise sum, not a BLAS dot: OpenBLAS splits a long dot over
+    # its threads, and a limit on them set from a non-main thread may not
+    # hold, so the bits would depend on the thread the fit runs in.
+    ce = ce.astype(np.float64, copy=False)
+    ce *= sample_weight
+    loss_sum = float(np.sum(ce))
     if targets.ndim == 1:
         # R = s P - s T with T the (smoothed) one-hot rows.
         ZT *= sample_weight / sum_exp

@@ -259,12 +259,21 @@ class PenalizedProblem:
         coef : ndarray of shape (n_classes, n_features)
         intercept : ndarray of shape (n_classes,)
         """
-        coef, intercept = self.objective.to_original(self.theta(x))
+        theta = self.theta(x)
+        coef, intercept = self.objective.to_original(theta)
         if self.lower is not None or self.upper is not None:
-            # Rounding in V / s must not step outside the bounds.
-            lo = -np.inf if self.lower is None else self.lower
-            hi = np.inf if self.upper is None else self.upper
-            coef = np.clip(coef, lo, hi)
+            # Rounding in V / s must neither step outside the bounds nor
+            # leave an entry at its bound a hair inside it (a "free" entry
+            # to any KKT check): entries at a bound of theta are put on it.
+            K, d = coef.shape
+            grid = theta.reshape(K, -1)[:, :d]
+            lo = np.broadcast_to(-np.inf if self.lower is None else self.lower,
+                                 coef.shape)
+            hi = np.broadcast_to(np.inf if self.upper is None else self.upper,
+                                 coef.shape)
+            coef = np.where(grid <= self.theta_lb.reshape(K, -1)[:, :d], lo,
+                            np.where(grid >= self.theta_ub.reshape(K, -1)[:, :d],
+                                     hi, np.clip(coef, lo, hi)))
         return coef, intercept
 
     def solution(self, x):

@@ -99,18 +99,18 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     tol : float, default=2e-5
         Relative tolerance on the gap to the optimum: stop when an estimate of
         ``(f - f*) / f`` is at most ``tol`` (``f`` the objective, below a mean
-        loss of 1e-4 nats taken as 1e-4). The estimate is ``g' H g / 2`` with
-        ``H`` the L-BFGS inverse Hessian of the last ``history_size`` steps
-        (its scaling set by the flattest curvature among the last 30 steps);
-        with bounds it covers the free coefficients. It can fall a few times
-        below the true gap: the default ends within about 1e-4 of the
-        optimum, or warns. The starting point, where no curvature is known,
-        is accepted only when its largest gradient component (in centred and
-        scaled coordinates) is at most ``tol`` times the objective. A ``tol``
-        below what floating point resolves (even 0) ends at the rounding
-        floor without a warning: a stalled line search with an estimated gap
-        within ``sqrt(eps)`` of the objective (at most 2e-5 in float32). See
-        :ref:`tol <tol>`.
+        loss of 1e-4 nats taken as 1e-4) and the largest gradient component
+        (in centred and scaled coordinates) is at most ``tol * f`` too. The
+        estimate is ``g' H g / 2`` with ``H`` the L-BFGS inverse Hessian of
+        the last ``history_size`` steps (its scaling set by the flattest
+        curvature among the last 30 steps); with bounds it covers the free
+        coefficients. It can fall a few times below the true gap: the default
+        ends within about 1e-4 of the optimum, or warns. The starting point,
+        where no curvature is known, is accepted on the gradient test alone.
+        A ``tol`` below what floating point resolves (even 0) ends at the
+        rounding floor without a warning: a stalled line search with an
+        estimated gap within ``sqrt(eps)`` of the objective (at most 2e-5 in
+        float32). See :ref:`tol <tol>`.
 
     warm_start : bool, default=False
         Start from the previous solution when refitting with the same classes

@@ -3,7 +3,11 @@
 The stopping rule bounds the gap to the optimum: L-BFGS stops when an estimate
 of ``f - f*`` is at most ``tol`` times the objective (below a mean loss of
 1e-4 nats the scale stays at 1e-4: without a penalty on separable data there
-is no optimum). The estimate is ``g' H g / 2`` by the two-loop recursion over
+is no optimum) **and** the largest gradient component, in the coordinates of
+the rule, is too (the former gradient rule, kept so that no fit stops sooner
+than it did: on well-curved problems the gradient test is the later one, and
+the coefficients, not only the objective, then match a tight reference to a
+few digits). The estimate is ``g' H g / 2`` by the two-loop recursion over
 the last ``history_size`` pairs of the iterates the callback saw, all in the
 solver's own coordinates (so it does not depend on any conditioning), with the
 initial matrix ``gamma I`` set by the *flattest* curvature ``s's / s'y`` of the
@@ -280,8 +284,9 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
     max_iter : int
         Maximum number of iterations; 0 returns ``x0`` after one evaluation.
     tol : float
-        Stop when the largest gradient component is at most ``tol`` times the
-        objective (checked at ``x0`` and after every iteration).
+        Stop when the estimated gap (:class:`CurvatureMemory`) and the largest
+        gradient component are both at most ``tol`` times the objective (at
+        ``x0``, where no curvature is known, the gradient alone).
     history_size : int, default=10
         Number of correction pairs L-BFGS keeps (SciPy's ``maxcor``).
     max_fun : int, default=15000
@@ -292,9 +297,9 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
         ``callback(x, fun, grad_max, n_iter)`` after each iteration; returning
         True stops the solver.
     eps : float, default=np.finfo(np.float64).eps
-        Machine epsilon of the arithmetic ``fun`` runs in: a stall with a
-        gradient within ``4 * cbrt(eps) * fun`` is at the rounding floor and
-        counts as convergence.
+        Machine epsilon of the arithmetic ``fun`` runs in: a stall with an
+        estimated gap within ``sqrt(eps) * fun`` (at most ``2e-5 * fun``) is
+        at the rounding floor and counts as convergence.
     bounds : scipy.optimize.Bounds, default=None
         Box constraints on ``x``; None for none. With bounds, the rule applies
         to the projected gradient (zero for a component at a bound whose

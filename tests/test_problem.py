@@ -225,3 +225,24 @@ def test_penalty_validates_once_and_drops_absent_classes():
     # Too small a C for the weights: its strength would overflow.
     with pytest.raises(ValueError, match="C=1e-300 is too small"):
         penalty_of(C=1e-300).strength(1e-10)
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 1.0])
+def test_entries_at_a_bound_map_exactly_onto_it(l1_ratio):
+    # theta = lower * s, and (lower * s) / s is not lower for every s: an
+    # entry the solver left at its bound must still read as on the bound
+    # (a hair inside it is a free entry with a large gradient to a KKT check).
+    X, y, w = make_data(d=40)
+    X = X * np.linspace(0.37, 13.1, 40)
+    lower, upper = -0.05, 0.3
+    problem = build(X, y, w, l1_ratio=l1_ratio, lower=lower, upper=upper)
+    sigma = problem.objective.sigma
+    assert np.any((lower * sigma) / sigma != lower)  # the case is exercised
+    theta = np.where(np.arange(len(problem.theta_lb)) % 2 == 0,
+                     problem.theta_lb, problem.theta_ub)
+    coef, _ = problem.to_original(problem.split(np.nan_to_num(theta, posinf=0.0,
+                                                              neginf=0.0)))
+    on_bound = np.isclose(coef, lower, rtol=0, atol=1e-12) | np.isclose(
+        coef, upper, rtol=0, atol=1e-12)
+    assert np.all(on_bound)
+    assert np.all((coef == lower) | (coef == upper))

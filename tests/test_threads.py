@@ -5,12 +5,14 @@ with several threads gives the same bits as with one.
 """
 
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from sksoftmax import SoftmaxClassifier
@@ -52,6 +54,27 @@ def test_fits_of_separate_estimators_in_threads_match_serial():
         threaded = list(pool.map(lambda C: SoftmaxClassifier(C=C).fit(X, y).coef_, Cs))
     for a, b in zip(serial, threaded, strict=True):
         assert_array_equal(a, b)
+
+
+def test_sparse_fit_in_another_thread_has_the_same_loss_curve():
+    # A sparse block can hold more than 10,000 rows, where OpenBLAS splits a
+    # dot product over its threads; a BLAS limit set from a non-main thread,
+    # after the main thread set and restored one, does not hold (OpenBLAS
+    # 0.3.31). The loss must not depend on it: same bits in any thread.
+    rng = np.random.default_rng(0)
+    X = sp.random(20000, 20, density=0.02, random_state=1, format="csr") * 10
+    y = rng.integers(0, 10, 20000)
+
+    def fit():
+        return SoftmaxClassifier(max_iter=4).fit(X, y)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        in_main = fit()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            in_thread = pool.submit(fit).result()
+    assert_array_equal(in_main.loss_curve_, in_thread.loss_curve_)
+    assert_array_equal(in_main.coef_, in_thread.coef_)
 
 
 def test_blas_limited_inside_fit_and_restored_after():
