@@ -163,45 +163,6 @@ class DeviceRowSums:
         return loss, grads[:, :-1], grads[:, -1]
 
 
-class ArrayAPISoftmaxObjective(Objective):
-    """:class:`~sksoftmax._objective.Objective` of device data (:class:`DeviceRowSums`).
-
-    Parameters
-    ----------
-    X, targets, sample_weight, n_classes, xp, device
-        As in :class:`DeviceRowSums`.
-    host_weights : ndarray of shape (n_samples,)
-        The same weights as float64 NumPy (for the total weight).
-    C : float
-        Inverse regularization strength; ``np.inf`` means no penalty.
-    fit_intercept : bool
-        Whether the last column of the parameters is an intercept.
-    mu, sigma : ndarray of shape (n_features,)
-        Conditioning, float64 NumPy.
-    """
-
-    def __init__(self, X, targets, sample_weight, host_weights, n_classes, C,
-                 fit_intercept, mu, sigma, xp, device):
-        super().__init__(
-            DeviceRowSums(X, targets, sample_weight, n_classes, xp, device),
-            np.sum(host_weights, dtype=np.float64), n_classes, X.shape[1], C,
-            fit_intercept, mu=mu, sigma=sigma)
-
-    def from_original(self, coef, intercept):
-        """``theta`` for ``(coef, intercept)`` of any namespace (warm start).
-
-        Parameters
-        ----------
-        coef : array of shape (n_classes, n_features)
-        intercept : array of shape (n_classes,)
-
-        Returns
-        -------
-        theta : ndarray of shape (n_params,)
-        """
-        return super().from_original(_to_host(coef), _to_host(intercept))
-
-
 def _blocks(n_rows, n_cols, n_classes, xp, device):
     if _on_accelerator(xp, device):
         step = max(1, _ACCELERATOR_BLOCK_ELEMENTS // max(n_classes, 1))
@@ -260,18 +221,18 @@ def fit(estimator, X, y, sample_weight):
     )
     weights_x = move_to(weights.astype(dtype), xp=xp, device=device)
     # The data term only: the problem sets the penalty (fit_estimator).
-    objective = ArrayAPISoftmaxObjective(
-        X, _device_targets(targets, X, xp, device),
-        weights_x, weights, targets.n_classes, np.inf,
-        estimator.fit_intercept, *_column_stats(
-            X, weights_x, estimator.fit_intercept,
-            row_blocks(n_samples, X.shape[1]), xp, device,
-        ), xp, device,
+    mu, sigma = _column_stats(X, weights_x, estimator.fit_intercept,
+                              row_blocks(n_samples, X.shape[1]), xp, device)
+    objective = Objective(  # the data term only: the problem sets the penalty
+        DeviceRowSums(X, _device_targets(targets, X, xp, device), weights_x,
+                      targets.n_classes, xp, device),
+        np.sum(weights, dtype=np.float64), targets.n_classes, X.shape[1], np.inf,
+        estimator.fit_intercept, mu=mu, sigma=sigma,
     )
     # No ``classes``: scikit-learn callbacks would score NumPy intermediate
     # models on device data.
     result = fit_estimator(estimator, objective, targets.class_totals(weights),
-                           weight_scale=weight_scale, dtype=dtype)
+                           weight_scale=weight_scale, dtype=dtype, host=_to_host)
     estimator.classes_ = _classes_like(targets.classes, y)
     estimator.coef_, estimator.intercept_ = move_to(
         result.coef.astype(dtype), result.intercept.astype(dtype), xp=xp,

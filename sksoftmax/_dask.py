@@ -350,33 +350,6 @@ class DaskRowSums:
         return total
 
 
-class DaskSoftmaxObjective(Objective):
-    """:class:`~sksoftmax._objective.Objective` of Dask data (:class:`DaskRowSums`).
-
-    Parameters
-    ----------
-    X, targets, sample_weight, label_smoothing, client
-        As in :class:`DaskRowSums`.
-    n_classes : int
-        Number of classes ``K``.
-    C : float
-        Inverse regularization strength; ``np.inf`` means no penalty.
-    fit_intercept : bool
-        Whether the last column of the parameters is an intercept.
-    weight_sum : float
-        ``S = sum_i s_i``, computed beforehand in a Dask pass.
-    mu, sigma : ndarray of shape (n_features,)
-        Conditioning statistics.
-    """
-
-    def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,
-                 weight_sum, label_smoothing, mu, sigma, client):
-        super().__init__(
-            DaskRowSums(X, targets, sample_weight, label_smoothing, client),
-            weight_sum, n_classes, X.shape[1], C, fit_intercept, mu=mu,
-            sigma=sigma)
-
-
 def _add_triples(*parts):
     loss = sum(p[0] for p in parts)
     return (loss, _add(*(p[1] for p in parts)), _add(*(p[2] for p in parts)))
@@ -438,9 +411,9 @@ def fit(estimator, X, y, sample_weight):
     )
     check_two_classes(totals, classes)
     mu, sigma = _scaling(moments, amax, estimator.fit_intercept)
-    objective = DaskSoftmaxObjective(  # no penalty: the problem sets it
-        X, values, weights, n_classes, np.inf, estimator.fit_intercept,
-        weight_sum, smoothing, mu, sigma, client,
+    objective = Objective(  # the data term only: the problem sets the penalty
+        DaskRowSums(X, values, weights, smoothing, client), weight_sum,
+        n_classes, n_features, np.inf, estimator.fit_intercept, mu=mu, sigma=sigma,
     )
     result = fit_estimator(estimator, objective, totals, classes=classes,
                            weight_scale=weight_scale, dtype=X.dtype)

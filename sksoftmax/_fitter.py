@@ -229,7 +229,7 @@ def initial_params(n_classes, n_features, class_totals, fit_intercept):
 
 
 def fit_estimator(estimator, objective, class_totals, *, weight_scale, dtype,
-                  classes=None):
+                  classes=None, host=None):
     """The steps of ``fit`` after a backend's data pass, for every backend.
 
     Validates the penalty of ``estimator``'s parameters, builds the problem,
@@ -240,8 +240,8 @@ def fit_estimator(estimator, objective, class_totals, *, weight_scale, dtype,
     ----------
     estimator : SoftmaxClassifier
         The estimator being fitted (inside its callbacks' fit task).
-    objective : SoftmaxObjective
-        The data term (any backend's), conditioned, without penalty.
+    objective : Objective
+        The data term (any backend's row sums), conditioned, without penalty.
     class_totals : ndarray of shape (n_classes,)
         Total weight of each class (for the log-prior start).
     weight_scale : float
@@ -251,6 +251,9 @@ def fit_estimator(estimator, objective, class_totals, *, weight_scale, dtype,
     classes : ndarray, default=None
         Labels of this fit, for the intermediate models that scikit-learn
         callbacks may evaluate; None gives them none.
+    host : callable, default=None
+        Brings a backend's fitted ``coef_`` and ``intercept_`` to NumPy for a
+        warm start; None when they are NumPy already.
 
     Returns
     -------
@@ -263,7 +266,8 @@ def fit_estimator(estimator, objective, class_totals, *, weight_scale, dtype,
         estimator, dtype=np.dtype(dtype),
         callback=lambda problem, x0: lbfgs_callback(estimator, problem, x0,
                                                     classes))
-    result = fitter.fit(problem, _start(estimator, K, d, class_totals))
+    start = _start(estimator, K, d, class_totals)
+    result = fitter.fit(problem, start if host is None else tuple(map(host, start)))
     estimator.n_iter_ = result.n_iter
     estimator.loss_ = result.loss
     estimator.loss_curve_ = result.loss_curve
