@@ -43,7 +43,8 @@ from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT), str(ROOT.parent)]
-from bench_lbfgs import print_table, unscaled  # noqa: E402
+from _problems import unscaled  # noqa: E402
+from bench_lbfgs import print_table  # noqa: E402
 
 from sksoftmax import SoftmaxClassifier, SoftmaxClassifierCV  # noqa: E402
 

@@ -64,12 +64,10 @@ from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT), str(ROOT.parent)]
-try:  # the shared problem definitions, where they exist
-    from _problems import digits, sparse_counts, unscaled
-except ImportError:
-    from bench_lbfgs import digits, sparse_counts, unscaled
+from _problems import digits, sparse_counts, unscaled  # noqa: E402
+from _problems import objective as shared_objective  # noqa: E402
 
-import sksoftmax._softmax as _softmax  # noqa: E402
+import sksoftmax._fitter as _fitter  # noqa: E402
 from sksoftmax import SoftmaxClassifier, SoftmaxClassifierCV  # noqa: E402
 
 CACHE = ROOT / ".cache"
@@ -172,13 +170,7 @@ class GlmnetData:
 
 def objective(X, codes, coef, intercept, C, l1_ratio):
     """Mean cross-entropy + (r |W|_1 + (1 - r) |W|^2 / 2) / (C n)."""
-    n = X.shape[0]
-    Z = np.asarray(X @ coef.T) + intercept
-    Z = Z - Z.max(axis=1, keepdims=True)
-    ce = np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(n), codes]
-    penalty = (l1_ratio * np.abs(coef).sum()
-               + (1 - l1_ratio) * (coef**2).sum() / 2) / (C * n)
-    return float(ce.mean() + penalty)
+    return shared_objective(X, codes, C, l1_ratio)(coef, intercept)
 
 
 def lambda_max(X, codes, alpha):
@@ -219,11 +211,11 @@ class split_only:
     """Inside the block, L1 fits use the split formulation alone."""
 
     def __enter__(self):
-        self.saved = _softmax.working_set_applies
-        _softmax.working_set_applies = lambda problem: False
+        self.saved = _fitter.working_set_applies
+        _fitter.working_set_applies = lambda problem: False
 
     def __exit__(self, *exc):
-        _softmax.working_set_applies = self.saved
+        _fitter.working_set_applies = self.saved
 
 
 def reference(name, X, y, codes, data, C, alpha):

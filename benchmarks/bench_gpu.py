@@ -36,33 +36,13 @@ import warnings
 
 import numpy as np
 import sklearn
-from scipy.special import logsumexp
+from _problems import objective, two_decades
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._array_api import move_to
 from threadpoolctl import threadpool_limits
 
 from sksoftmax import SoftmaxClassifier
-
-
-def make_data(n_samples, n_features, n_classes, seed=0):
-    """Gaussian features with unequal scales; labels from a noisy softmax."""
-    rng = np.random.default_rng(seed)
-    n = n_samples + n_samples // 5
-    X = rng.standard_normal((n, n_features))
-    W = rng.standard_normal((n_classes, n_features)) / np.sqrt(n_features)
-    logits = 3.0 * X @ W.T
-    p = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
-    y = (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
-    X *= np.logspace(-1, 1, n_features)  # columns two decades apart
-    return X[:n_samples], y[:n_samples], X[n_samples:], y[n_samples:]
-
-
-def objective(coef, intercept, X, y, C):
-    """Mean cross-entropy plus ``||W||^2 / (2 C n)``, in float64 NumPy."""
-    Z = X @ coef.T + intercept
-    ce = logsumexp(Z, axis=1) - Z[np.arange(len(y)), y]
-    return float(ce.mean() + (coef**2).sum() / (2.0 * C * len(y)))
 
 
 def _numpy(a):
@@ -125,9 +105,10 @@ def main(argv=None):
         if torch is not None:
             torch.set_num_threads(args.threads)
 
-    X, y, X_test, y_test = make_data(args.n_samples, args.n_features, args.n_classes)
+    X, y, X_test, y_test = two_decades(args.n_samples, args.n_features,
+                                       args.n_classes)
     X, X_test = X.astype(args.dtype), X_test.astype(args.dtype)
-    X64 = X.astype(np.float64)
+    yardstick = objective(X, y, args.C)  # evaluated in float64
     print(f"n_samples={args.n_samples} n_features={args.n_features} "
           f"n_classes={args.n_classes} dtype={args.dtype} C={args.C} "
           f"tol={args.tol} max_iter={args.max_iter} repeat={args.repeat}")
@@ -159,7 +140,7 @@ def main(argv=None):
             n_iter = est.n_iter_  # an int, or LogisticRegression's array
             n_iter = n_iter if isinstance(n_iter, int) else int(_numpy(n_iter).max())
             print(f"{case:<11} {name:<19} {seconds:8.3f} {n_iter:6d} "
-                  f"{objective(coef, intercept, X64, y, args.C):12.8f} "
+                  f"{yardstick(coef, intercept):12.8f} "
                   f"{np.mean(pred == y_test):8.4f}", flush=True)
 
 

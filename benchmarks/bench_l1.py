@@ -45,7 +45,7 @@ from sklearn.preprocessing import StandardScaler
 # The repository's sksoftmax (not an installed one) and bench_lbfgs's problems.
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]),
                 str(Path(__file__).resolve().parent)]
-from bench_lbfgs import digits, sparse_counts, unscaled  # noqa: E402
+from _problems import digits, objective, sparse_counts, unscaled  # noqa: E402
 
 from sksoftmax import SoftmaxClassifier  # noqa: E402
 
@@ -66,18 +66,6 @@ def problems(quick):
     }
 
 
-def objective(X, y, coef, intercept, C, l1_ratio):
-    """Mean cross-entropy + (r |W|_1 + (1 - r) |W|^2 / 2) / (C n)."""
-    coef = coef.toarray() if sp.issparse(coef) else np.asarray(coef)
-    n = X.shape[0]
-    Z = np.asarray(X @ coef.T) + intercept
-    Z = Z - Z.max(axis=1, keepdims=True)
-    ce = np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(n), y]
-    penalty = (l1_ratio * np.abs(coef).sum()
-               + (1 - l1_ratio) * (coef**2).sum() / 2) / (C * n)
-    return float(ce.mean() + penalty)
-
-
 def _key(name, X, C, l1_ratio):
     data = X.data if sp.issparse(X) else X
     digest = hashlib.sha1(np.ascontiguousarray(data[:1000]).tobytes()).hexdigest()
@@ -93,13 +81,13 @@ def reference(name, X, y, C, l1_ratio):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = SoftmaxClassifier(C=C, l1_ratio=l1_ratio, tol=1e-10,
                                 max_iter=100_000).fit(X, y)
-    value = objective(X, y, clf.coef_, clf.intercept_, C, l1_ratio)
+    value = objective(X, y, C, l1_ratio)(clf.coef_, clf.intercept_)
     np.save(path, value)
     return value
 
 
 def gap(X, y, model, C, l1_ratio, f_star):
-    return (objective(X, y, model.coef_, model.intercept_, C, l1_ratio)
+    return (objective(X, y, C, l1_ratio)(model.coef_, model.intercept_)
             - f_star) / f_star
 
 

@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from sklearn.datasets import load_digits
+from _problems import objective, problems
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import ThreadpoolController
@@ -64,93 +64,8 @@ from sksoftmax._threads import limit_blas
 CACHE = Path(__file__).resolve().parent / ".cache"
 
 # ---------------------------------------------------------------------------
-# Problems
-
-
-def _sample_labels(rng, logits):
-    """Draw one label per row from softmax(logits) (Gumbel-max trick)."""
-    return np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
-
-
-def dense(n, d, k, seed=0, dtype=np.float64):
-    """Well-scaled Gaussian features, labels drawn from a softmax model."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d))
-    W = rng.standard_normal((k, d)) * (2.0 / np.sqrt(d))
-    y = _sample_labels(rng, X @ W.T)
-    return X.astype(dtype), y
-
-
-def unscaled(n, d, k, seed=1):
-    """Gaussian features, then columns scaled by 1e-2..1e2 and shifted."""
-    rng = np.random.default_rng(seed)
-    Z = rng.standard_normal((n, d))
-    W = rng.standard_normal((k, d)) * (2.0 / np.sqrt(d))
-    y = _sample_labels(rng, Z @ W.T)
-    scale = rng.permutation(np.logspace(-2, 2, d))
-    shift = scale * rng.uniform(-10, 10, d)
-    return Z * scale + shift, y
-
-
-def sparse_counts(n, d, k, seed=2, words_per_row=40):
-    """Bag-of-words counts with power-law (Zipf) column frequencies, CSR."""
-    rng = np.random.default_rng(seed)
-    freq = 1.0 / np.arange(1, d + 1) ** 1.1
-    freq /= freq.sum()
-    lengths = rng.poisson(words_per_row, n) + 1
-    rows = np.repeat(np.arange(n), lengths)
-    cols = rng.choice(d, size=lengths.sum(), p=freq)
-    X = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, d))
-    X.sum_duplicates()
-    W = rng.standard_normal((k, d)) * 0.5
-    y = _sample_labels(rng, X @ W.T)
-    return X, y
-
-
-def digits():
-    """scikit-learn's digits, raw pixel values 0..16 (bundled, no download)."""
-    X, y = load_digits(return_X_y=True)
-    return X, y
-
-
-def problems(quick):
-    """Name -> (description, builder) of the issue's problems."""
-    f = 10 if quick else 1
-    return {
-        "dense": (f"{100_000 // f:,} x 100 dense, 10 classes",
-                  lambda: dense(100_000 // f, 100, 10)),
-        "dense32": (f"{100_000 // f:,} x 100 dense float32, 10 classes",
-                    lambda: dense(100_000 // f, 100, 10, dtype=np.float32)),
-        "classes100": (f"{20_000 // f:,} x 200, 100 classes",
-                       lambda: dense(20_000 // f, 200, 100, seed=3)),
-        "unscaled": (f"{20_000 // f:,} x 50 unscaled, 5 classes",
-                     lambda: unscaled(20_000 // f, 50, 5)),
-        "sparse": (f"sparse counts {20_000 // f:,} x {10_000 // f:,}, 20 classes",
-                   lambda: sparse_counts(20_000 // f, 10_000 // f, 20)),
-        "digits": ("digits, raw pixels, 1,797 x 64", digits),
-    }
-
-
-# ---------------------------------------------------------------------------
-# The common yardstick: one objective function for every model
-
-
-def plain_objective(X, y, C=1.0):
-    """Our objective without conditioning (= LR's for K >= 3), float64 data."""
-    X64 = X.astype(np.float64)
-    classes, codes = np.unique(y, return_inverse=True)
-    return SoftmaxObjective(X64, codes, np.ones(len(codes)), len(classes), C,
-                            True)
-
-
-def objective_value(obj, coef, intercept):
-    """f(W, b) for a model's coefficients (binary LR: W = [-w/2, w/2])."""
-    coef = np.asarray(coef, dtype=np.float64)
-    intercept = np.asarray(intercept, dtype=np.float64)
-    if coef.shape[0] == 1:  # binary LogisticRegression with C'=2C is ours at C
-        coef = np.vstack([-coef / 2, coef / 2])
-        intercept = np.hstack([-intercept / 2, intercept / 2])
-    return obj.loss_grad(obj.from_original(coef, intercept))[0]
+# Problems and the common yardstick (one objective function for every model):
+# benchmarks/_problems.py
 
 
 def reference_optimum(name, X, y, quick):
@@ -427,7 +342,7 @@ def main(argv=None):
         _, build = table[name]
         X, y = build()
         f_opt = reference_optimum(name, X, y, args.quick)
-        yardstick = plain_objective(X, y)
+        yardstick = objective(X, y)
         times, models = run_fits(name, X, y, solver_table, args.repeat, levels,
                                  args.compete_seconds)
         lr_time = times.get((0, "LR"), float("nan"))
@@ -436,7 +351,7 @@ def main(argv=None):
             if not args.no_memory:
                 peak = fit_once(make, context, X, y, trace=True)[2]
             t = times[0, s]
-            f = objective_value(yardstick, models[s].coef_, models[s].intercept_)
+            f = yardstick(models[s].coef_, models[s].intercept_)
             fit_rows.append([
                 name, s, f"{t:.3f}", f"{t / lr_time:.3f}", n_iter(models[s]),
                 f"{(f - f_opt) / abs(f_opt):.1e}",

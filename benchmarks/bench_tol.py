@@ -17,7 +17,8 @@ Run from the repository root::
 import argparse
 import warnings
 
-from bench_lbfgs import objective_value, plain_objective, problems, reference_optimum
+from _problems import objective, problems
+from bench_lbfgs import reference_optimum
 from sklearn.exceptions import ConvergenceWarning
 
 from sksoftmax import SoftmaxClassifier
@@ -27,13 +28,13 @@ TOLS = [1e-4, 5e-5, 2e-5, 1e-5]
 
 def sweep(X, y, f_opt, tols):
     """``[(tol, n_iter, gap, warned)]`` for fits at each tolerance."""
-    yardstick = plain_objective(X, y)
+    value = objective(X, y)
     rows = []
     for tol in tols:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             model = SoftmaxClassifier(tol=tol, max_iter=2000).fit(X, y)
-        f = objective_value(yardstick, model.coef_, model.intercept_)
+        f = value(model.coef_, model.intercept_)
         warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
         rows.append((tol, model.n_iter_, (f - f_opt) / f_opt, warned))
     return rows

@@ -117,7 +117,7 @@ html_theme_options = {
 # Pages with nothing below them in the navigation get no left sidebar (an empty
 # 300 px column otherwise); the API reference and the gallery keep theirs.
 LEAF_PAGES = ["index", "install", "quickstart", "user_guide", "export",
-              "performance", "dask", "array_api", "bad_input"]
+              "performance", "dask", "array_api", "bad_input", "design"]
 html_sidebars = {page: [] for page in LEAF_PAGES}
 html_static_path = ["_static"]
 html_css_files = ["sksoftmax.css"]

@@ -37,6 +37,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sksoftmax._fitter import fit_estimator
 from sksoftmax._loss import block_loss_grad
 from sksoftmax._moments import (
     block_moments,
@@ -44,7 +45,7 @@ from sksoftmax._moments import (
     merge_all,
     scaling_from_moments,
 )
-from sksoftmax._objective import SoftmaxObjective, row_blocks
+from sksoftmax._objective import Objective, row_blocks
 from sksoftmax._targets import fit_weights, prepare_targets
 
 # Rows per block on accelerators: large blocks keep the number of kernel
@@ -107,8 +108,12 @@ def _column_stats(X, weights, fit_intercept, blocks, xp, device):
     return scaling_from_moments(mean, var, amax, fit_intercept)
 
 
-class ArrayAPISoftmaxObjective(SoftmaxObjective):
-    """:class:`~sksoftmax._objective.SoftmaxObjective` with data on a device.
+class DeviceRowSums:
+    """The array-API backend's row sums: the kernel on the device, in blocks.
+
+    ``row_sums(coef, intercept) -> (loss_sum, grad_coef, grad_intercept)``,
+    as :class:`~sksoftmax._objective.NumpyRowSums`: the float64 host
+    parameters go to the device, the gradients come back in one transfer.
 
     Parameters
     ----------
@@ -119,75 +124,26 @@ class ArrayAPISoftmaxObjective(SoftmaxObjective):
         device and dtype as ``X``.
     sample_weight : array of shape (n_samples,)
         Weights ``s_i`` on the device, in ``X``'s dtype.
-    host_weights : ndarray of shape (n_samples,)
-        The same weights as float64 NumPy (for the total weight).
     n_classes : int
         Number of classes ``K``.
-    C : float
-        Inverse regularization strength; ``np.inf`` means no penalty.
-    fit_intercept : bool
-        Whether the last column of the parameters is an intercept.
-    mu, sigma : ndarray of shape (n_features,)
-        Conditioning, float64 NumPy.
     xp : module
         Array namespace of ``X``.
     device : object
         Device of ``X``.
     """
 
-    def __init__(self, X, targets, sample_weight, host_weights, n_classes, C,
-                 fit_intercept, mu, sigma, xp, device):
-        # The parent stores the host-side scalars (total weight, penalty,
-        # conditioning); a zero-row NumPy stand-in keeps it off the device data.
-        super().__init__(
-            np.empty((0, X.shape[1])), np.empty(0, dtype=np.intp), host_weights,
-            n_classes, C, fit_intercept, label_smoothing=0.0, mu=mu, sigma=sigma,
-        )
-        self.X = X
-        self.targets = targets
-        self.sample_weight = sample_weight
-        self.xp = xp
-        self.device = device
+    def __init__(self, X, targets, sample_weight, n_classes, xp, device):
+        self.X, self.targets, self.sample_weight = X, targets, sample_weight
+        self.xp, self.device = xp, device
         self.np_dtype = _numpy_dtype(X, xp)
         self.blocks = _blocks(X.shape[0], X.shape[1], n_classes, xp, device)
 
-    def from_original(self, coef, intercept):
-        """``theta`` for ``(coef, intercept)`` of any namespace (warm start).
-
-        Parameters
-        ----------
-        coef : array of shape (n_classes, n_features)
-        intercept : array of shape (n_classes,)
-
-        Returns
-        -------
-        theta : ndarray of shape (n_params,)
-        """
-        return super().from_original(_to_host(coef), _to_host(intercept))
-
-    def loss_grad(self, theta):
-        """Objective value and gradient, the kernel running on the device.
-
-        Parameters
-        ----------
-        theta : ndarray of shape (n_params,)
-            Conditioned parameters (float64, host).
-
-        Returns
-        -------
-        loss : float
-        grad : ndarray of shape (n_params,)
-            float64, host.
-        """
-        self.n_evaluations += 1
+    def __call__(self, coef, intercept):
         xp = self.xp
-        coef, intercept = self.to_original(theta)
-        coef_x, intercept_x = move_to(
-            coef.astype(self.np_dtype), intercept.astype(self.np_dtype),
-            xp=xp, device=self.device,
-        )
-        if not self.fit_intercept:
-            intercept_x = None
+        params = [coef] if intercept is None else [coef, intercept]
+        params = move_to(*(p.astype(self.np_dtype) for p in params), xp=xp,
+                         device=self.device)
+        coef_x, intercept_x = (params, None) if intercept is None else params
         loss = 0.0
         grad_coef = grad_intercept = None
         for rows in self.blocks:
@@ -204,7 +160,7 @@ class ArrayAPISoftmaxObjective(SoftmaxObjective):
         # One transfer for both gradients.
         grads = _to_host(xp.concat([grad_coef, grad_intercept[:, None]], axis=1))
         grads = grads.astype(np.float64)
-        return self.finish(loss, grads[:, :-1], grads[:, -1], coef)
+        return loss, grads[:, :-1], grads[:, -1]
 
 
 def _blocks(n_rows, n_cols, n_classes, xp, device):
@@ -259,25 +215,28 @@ def fit(estimator, X, y, sample_weight):
         _to_host(y), n_samples=n_samples, ignore_label=estimator.ignore_label,
         label_smoothing=estimator.label_smoothing,
     )
-    weights, C = fit_weights(
+    weights, weight_scale = fit_weights(
         targets, None if sample_weight is None else _to_host(sample_weight),
-        n_samples, estimator.class_weight, estimator.C,
+        n_samples, estimator.class_weight,
     )
     weights_x = move_to(weights.astype(dtype), xp=xp, device=device)
-    objective = ArrayAPISoftmaxObjective(
-        X, _device_targets(targets, X, xp, device),
-        weights_x, weights, targets.n_classes, C,
-        estimator.fit_intercept, *_column_stats(
-            X, weights_x, estimator.fit_intercept,
-            row_blocks(n_samples, X.shape[1]), xp, device,
-        ), xp, device,
+    # The data term only: the problem sets the penalty (fit_estimator).
+    mu, sigma = _column_stats(X, weights_x, estimator.fit_intercept,
+                              row_blocks(n_samples, X.shape[1]), xp, device)
+    objective = Objective(  # the data term only: the problem sets the penalty
+        DeviceRowSums(X, _device_targets(targets, X, xp, device), weights_x,
+                      targets.n_classes, xp, device),
+        np.sum(weights, dtype=np.float64), targets.n_classes, X.shape[1], np.inf,
+        estimator.fit_intercept, mu=mu, sigma=sigma,
     )
     # No ``classes``: scikit-learn callbacks would score NumPy intermediate
     # models on device data.
-    coef, intercept = estimator._solve(objective, targets.class_totals(weights))
+    result = fit_estimator(estimator, objective, targets.class_totals(weights),
+                           weight_scale=weight_scale, dtype=dtype, host=_to_host)
     estimator.classes_ = _classes_like(targets.classes, y)
     estimator.coef_, estimator.intercept_ = move_to(
-        coef.astype(dtype), intercept.astype(dtype), xp=xp, device=device
+        result.coef.astype(dtype), result.intercept.astype(dtype), xp=xp,
+        device=device,
     )
     return estimator
 

@@ -13,6 +13,7 @@ Layout of the results, as scikit-learn's ``LogisticRegressionCV`` with
 
 import contextlib
 import copy
+import dataclasses
 import inspect
 import threading
 import time
@@ -36,14 +37,17 @@ from sklearn.utils.validation import _check_method_params, _check_sample_weight
 from threadpoolctl import threadpool_limits
 
 from sksoftmax._executor import fit_executor
+from sksoftmax._fitter import Fitter, initial_params
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import (
     CurvatureProbe,
+    SoftmaxObjective,
     column_moments,
     column_scaling,
 )
 from sksoftmax._path_tol import ScoreTolerance
-from sksoftmax._problem import check_penalty_params
+from sksoftmax._penalty import Penalty
+from sksoftmax._problem import PenalizedProblem
 from sksoftmax._screening import StrongRule
 from sksoftmax._softmax import SoftmaxClassifier, _backend_for
 from sksoftmax._targets import Targets, fit_weights, prepare_targets
@@ -615,7 +619,13 @@ n_features)
 
 
 class _FoldPath:
-    """Solve and score the grid of ``C`` on one fold (callable per job)."""
+    """Solve and score the grid of ``C`` on one fold (callable per job).
+
+    Reads the estimator's public parameters only; each point of the path is
+    one :meth:`Fitter.fit <sksoftmax._fitter.Fitter.fit>` on the fold's
+    problem at that ``C``, started from the path's extrapolation and
+    carrying the previous run's curvature.
+    """
 
     def __init__(self, estimator, X, targets, score_values, sample_weight, y,
                  scorer, score_params, n_folds):
@@ -628,6 +638,9 @@ class _FoldPath:
         self.scorer = scorer
         self.score_params = score_params
         self.n_folds = n_folds
+        self.fitter = Fitter.from_params(
+            estimator, verbose=max(0, estimator.verbose - 1), dtype=X.dtype,
+            keep_pairs=True)
 
     def __call__(self, fold, train, test, l1_index, l1_ratio):
         """Solve one (fold, l1_ratio) path.
@@ -653,7 +666,7 @@ class _FoldPath:
         Cs = est.Cs_
         sw = None if self.sample_weight is None else self.sample_weight[train]
         fit = _FoldFit(est, self.X[train], _subset(self.targets, train), sw,
-                       l1_ratio)
+                       l1_ratio, self.fitter)
         present = fit.present
         scorer = _TestScorer(self, test, est)
         n_classes, n_features = len(present), self.X.shape[1]
@@ -696,40 +709,38 @@ class _FoldPath:
 class _FoldFit:
     """One fold's fits: its fixed parts, and each point of its path.
 
-    The data, targets, weights and column statistics are computed once. With
-    an L1 part, each ``C`` is fitted on the columns that the strong rule
-    (:mod:`sksoftmax._screening`) keeps; each is solved in stages of
-    tolerance until its score is precise (:mod:`sksoftmax._path_tol`).
+    The data, targets, weights, column statistics and penalty are computed
+    once. With an L1 part, each ``C`` is fitted on the columns that the
+    strong rule (:mod:`sksoftmax._screening`) keeps; each is solved in stages
+    of tolerance until its score is precise (:mod:`sksoftmax._path_tol`).
     """
 
-    def __init__(self, est, X, targets, sample_weight, l1_ratio):
-        # C = 1 only reads off the exact rescaling of the weights.
-        weights, self.c_scale = fit_weights(targets, sample_weight, X.shape[0],
-                                            est.class_weight, 1.0)
+    def __init__(self, est, X, targets, sample_weight, l1_ratio, fitter):
+        weights, self.weight_scale = fit_weights(
+            targets, sample_weight, X.shape[0], est.class_weight)
         present = targets.class_totals(weights) > 0
         if not targets.is_soft and targets.kernel_smoothing:
             present[:] = True  # smoothed labels give every class some mass
         self.present, self.targets = present, _keep_classes(targets, present)
         self.totals = self.targets.class_totals(weights)
-        self.X, self.weights, self.est, self.l1_ratio = X, weights, est, l1_ratio
+        self.X, self.weights, self.fitter = X, weights, fitter
+        self.fit_intercept = est.fit_intercept
         self.mu, self.sigma = column_scaling(X, weights, est.fit_intercept)
         self.n_features = X.shape[1]
-        pf, lower, upper = check_penalty_params(
-            est.penalty_factor, est.coef_bounds, est.positive, len(present),
-            self.n_features)
-        self.bounds = tuple(None if b is None else b[present]
-                            for b in (lower, upper))
-        self.penalty_factor = pf
+        self.penalty = Penalty.from_params(
+            est, len(present), self.n_features, C=np.inf,
+            l1_ratio=l1_ratio).for_classes(present)
         self.rule = None
         if l1_ratio > 0:
             self.rule = StrongRule(X, self.targets, weights, est.fit_intercept,
-                                   pf, *self.bounds)
+                                   self.penalty.penalty_factor,
+                                   self.penalty.lower, self.penalty.upper)
         self.columns = None
         self.use(np.arange(self.n_features))
 
     def initial(self):
-        return self.solver._initial_params(len(self.totals), self.n_features,
-                                           self.totals)
+        return initial_params(len(self.totals), self.n_features, self.totals,
+                              self.fit_intercept)
 
     def use(self, columns):
         """Fit on ``columns`` of the data from now on."""
@@ -739,45 +750,35 @@ class _FoldFit:
         full = len(columns) == self.n_features
         self.X_fit = self.X if full else self.X[:, columns]
         self.mu_fit, self.sigma_fit = self.mu[columns], self.sigma[columns]
-        lower, upper = (None if b is None else b[:, columns] for b in self.bounds)
-        bounds = None if lower is None and upper is None else (
-            -np.inf if lower is None else lower,
-            np.inf if upper is None else upper)
-        self.solver = self.est._estimator(
-            l1_ratio=self.l1_ratio, coef_bounds=bounds, positive=False,
-            penalty_factor=(None if self.penalty_factor is None
-                            else self.penalty_factor[columns]))
-        self.solver._pairs = None  # the last run's curvature (sksoftmax._carry)
+        self.penalty_fit = self.penalty.for_columns(columns)
+        self.pairs = None  # the last run's curvature (sksoftmax._carry)
         self.curvature_at = CurvatureProbe(self.X_fit, self.weights,
                                            self.mu_fit, self.sigma_fit)
 
     def solve(self, C, init, tol):
         """One run at ``C`` to ``tol`` from ``init``, on the kept columns.
 
-        Returns ``(coef, intercept, stopped)``; ``stopped`` says that a
-        tighter run would not get further.
+        Returns ``(result, stopped)``; ``stopped`` says that a tighter run
+        would not get further.
         """
-        solver = self.solver
+        targets = self.targets
         # The conditioning fits the curvature where this fit starts.
-        curvature = self.curvature_at(*init)
-        objective = self.est._objective(self.X_fit, self.targets, self.weights,
-                                        C * self.c_scale, self.mu_fit,
-                                        self.sigma_fit, curvature)
-        pairs = None if solver._pairs is None else solver._pairs.to(objective)
-        solver.tol = tol
+        objective = SoftmaxObjective(
+            self.X_fit, targets.values, self.weights, targets.n_classes,
+            np.inf, self.fit_intercept, label_smoothing=targets.kernel_smoothing,
+            mu=self.mu_fit, sigma=self.sigma_fit,
+            curvature=self.curvature_at(*init))
+        problem = PenalizedProblem(objective, self.penalty_fit.with_C(C),
+                                   weight_scale=self.weight_scale)
         # A stage tighter than the user's tol starts from a fit that met it:
         # where it stops early, the fit still meets tol and is kept, without
         # a warning, and no tighter stage follows (``stopped``).
-        entries, beyond = _job_log.entries, tol < self.est.tol
-        if beyond and entries is not None:
-            _job_log.entries = []
-        try:
-            coef, intercept = solver._solve(objective, self.totals, init=init,
-                                            pairs=pairs, keep_pairs=True)
-        finally:
-            stopped = beyond and entries is not None and bool(_job_log.entries)
-            _job_log.entries = entries
-        return coef, intercept, stopped or solver.n_iter_ >= solver.max_iter
+        beyond = tol < self.fitter.tol
+        fitter = dataclasses.replace(self.fitter, tol=tol, warn=not beyond)
+        result = fitter.fit(problem, init, carried=self.pairs)
+        self.pairs = result.pairs
+        stopped = beyond and not result.converged
+        return result, stopped or result.n_iter >= fitter.max_iter
 
     def point(self, C, init, tolerance, score):
         """Solve ``C`` from ``init``: ``(coef, intercept, n_iter, tol)``.
@@ -791,17 +792,17 @@ class _FoldFit:
         coef, intercept = init
         lam = 0.0
         if self.rule is not None:
-            strength = 1.0 / (C * self.c_scale * self.weights.sum())
-            lam = self.l1_ratio * strength if np.isfinite(C) else 0.0
+            penalty = self.penalty.with_C(C)
+            lam = penalty.l1_ratio * penalty.strength(self.weights.sum(),
+                                                      self.weight_scale)
             self.use(self.rule.columns(lam, coef, intercept))
         n_iter, tol, previous = 0, tolerance.first(), None
         while True:
             columns, last = self.columns, tol
-            part, intercept, stopped = self.solve(
-                C, (coef[:, columns], intercept), tol)
-            n_iter += self.solver.n_iter_
-            coef = np.zeros_like(coef)
-            coef[:, columns] = part
+            result, stopped = self.solve(C, (coef[:, columns], intercept), tol)
+            n_iter += result.n_iter
+            coef, intercept = np.zeros_like(coef), result.intercept
+            coef[:, columns] = result.coef
             value = score(coef, intercept)
             tol, previous = tolerance.next(tol, value, previous), value
             if stopped:
@@ -994,7 +995,7 @@ def _grid_bounds(estimator, X, targets, sample_weight, l1_ratios):
     ``starts[j]`` to ``starts[j] * ratio`` (see the class Notes).
     """
     weights, c_scale = fit_weights(targets, sample_weight, X.shape[0],
-                                   estimator.class_weight, 1.0)
+                                   estimator.class_weight)
     totals = targets.class_totals(weights)
     S = float(weights.sum())
     if estimator.fit_intercept:
@@ -1024,13 +1025,11 @@ def _l1_lambda_max(estimator, X, targets, weights, totals):
     directions the coefficient bounds allow. 0 when nothing can leave zero.
     """
     n_classes, n_features = targets.n_classes, X.shape[1]
-    pf, lower, upper = check_penalty_params(
-        estimator.penalty_factor, estimator.coef_bounds, estimator.positive,
-        n_classes, n_features)
-    rule = StrongRule(X, targets, weights, estimator.fit_intercept, pf, lower,
-                      upper)
-    start = estimator._estimator()._initial_params(n_classes, n_features, totals)
-    rates = rule.rates(*start)
+    penalty = Penalty.from_params(estimator, n_classes, n_features)
+    rule = StrongRule(X, targets, weights, estimator.fit_intercept,
+                      penalty.penalty_factor, penalty.lower, penalty.upper)
+    rates = rule.rates(*initial_params(n_classes, n_features, totals,
+                                       estimator.fit_intercept))
     rates = rates[np.isfinite(rates)]  # unpenalized columns are infinite
     return float(rates.max()) if rates.size else 0.0
 

@@ -26,6 +26,7 @@ import dask.array as da
 import numpy as np
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
+from sksoftmax._fitter import fit_estimator
 from sksoftmax._loss import block_loss_grad
 from sksoftmax._moments import (
     block_moments,
@@ -33,13 +34,12 @@ from sksoftmax._moments import (
     merge_all,
     scaling_from_moments,
 )
-from sksoftmax._objective import SoftmaxObjective, solver_scale
+from sksoftmax._objective import Objective
 from sksoftmax._targets import (
     base_weights,
     check_sample_weight_values,
     check_soft_targets,
     check_two_classes,
-    check_weight_sum,
     check_y_given,
     class_totals,
     class_weight_vector,
@@ -292,8 +292,11 @@ def _chunk_post(X, coef, intercept, post):
 # The objective
 
 
-class DaskSoftmaxObjective(SoftmaxObjective):
-    """:class:`SoftmaxObjective` whose sums are map-reduced over Dask chunks.
+class DaskRowSums:
+    """The Dask backend's row sums: one map-reduce over the chunks per call.
+
+    ``row_sums(coef, intercept) -> (loss_sum, grad_coef, grad_intercept)``,
+    as :class:`~sksoftmax._objective.NumpyRowSums`.
 
     Parameters
     ----------
@@ -303,66 +306,28 @@ class DaskSoftmaxObjective(SoftmaxObjective):
         Integer class codes or target probabilities, chunked like ``X``.
     sample_weight : dask.array.Array of shape (n_samples,)
         float64 weights ``s_i``, chunked like ``X``.
-    n_classes : int
-        Number of classes ``K``.
-    C : float
-        Inverse regularization strength; ``np.inf`` means no penalty.
-    fit_intercept : bool
-        Whether the last column of the parameters is an intercept.
-    weight_sum : float
-        ``S = sum_i s_i``, computed beforehand in a Dask pass.
     label_smoothing : float
         Smoothing applied to integer targets inside the kernel.
-    mu, sigma : ndarray of shape (n_features,)
-        Conditioning statistics.
     client : distributed.Client or None
         Where to compute; None uses Dask's default scheduler.
     """
 
-    def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,
-                 weight_sum, label_smoothing, mu, sigma, client):
-        # The parent's __init__ would pull the weights into memory: set the
-        # attributes that to_original / from_original / finish use instead.
-        self.X = X
-        self.n_classes = n_classes
-        self.fit_intercept = fit_intercept
+    def __init__(self, X, targets, sample_weight, label_smoothing, client):
+        self.dtype = X.dtype
         self.label_smoothing = label_smoothing
-        self.weight_sum = float(weight_sum)
-        self.l2_reg_strength = 0.0 if np.isinf(C) else 1.0 / (C * self.weight_sum)
-        self.mu = mu
-        self.column_sigma = sigma
-        self.sigma = solver_scale(sigma, self.l2_reg_strength)
         self.client = client
-        self.n_evaluations = 0
+        self.n_calls = 0
         self.chunks = list(zip(_blocks(X), _blocks(targets), _blocks(sample_weight),
                                strict=True))
 
-    def loss_grad(self, theta):
-        """Objective value and gradient with respect to ``theta``.
-
-        One map-reduce over the chunks of ``X``.
-
-        Parameters
-        ----------
-        theta : ndarray of shape (n_params,)
-            Conditioned parameters (float64).
-
-        Returns
-        -------
-        loss : float
-            ``f(W, b)`` for the corresponding original parameters.
-        grad : ndarray of shape (n_params,)
-            Gradient with respect to ``theta`` (float64).
-        """
-        self.n_evaluations += 1
-        coef, intercept = self.to_original(theta)
-        dtype = self.X.dtype
+    def __call__(self, coef, intercept):
+        self.n_calls += 1
+        dtype = self.dtype
         # One small task holds the parameters; every chunk task depends on it.
         # Keys are random (pure=False): hashing costs time and buys nothing,
         # as every evaluation has new parameters.
         params = dask.delayed(_pack, pure=False)(
-            coef.astype(dtype), intercept.astype(dtype) if self.fit_intercept
-            else None,
+            coef.astype(dtype), None if intercept is None else intercept.astype(dtype),
         )
         parts = [
             dask.delayed(_chunk_loss_grad, pure=False)(
@@ -378,12 +343,11 @@ class DaskSoftmaxObjective(SoftmaxObjective):
                 raise
             raise RuntimeError(
                 "The Dask computation was cancelled or lost during L-BFGS "
-                f"evaluation {self.n_evaluations} ({type(exc).__name__}: "
+                f"evaluation {self.n_calls} ({type(exc).__name__}: "
                 f"{exc}). Was the Client closed or the cluster shut down "
                 "during fit? The estimator keeps its previous state."
             ) from exc
-        loss_sum, grad_coef, grad_intercept = total
-        return self.finish(loss_sum, grad_coef, grad_intercept, coef)
+        return total
 
 
 def _add_triples(*parts):
@@ -431,9 +395,10 @@ def fit(estimator, X, y, sample_weight):
     n_classes = len(classes)
     values, weights, smoothing = _sample_weights(
         values, ignored, sw, classes, smoothing, estimator.class_weight, client)
-    # As the NumPy path: weights over a power of two, C times it (exact).
+    # As the NumPy path: weights over a power of two (exact; C counts in the
+    # user's units, see Penalty.strength).
     (w_max,) = _compute(client, weights.max())
-    scaled, C = rescale_weights(np.array([w_max]), estimator.C)
+    scaled, weight_scale = rescale_weights(np.array([w_max]))
     if scaled[0] != w_max:
         weights = weights * (scaled[0] / w_max)  # 1 / a power of two: exact
     if values.nbytes + weights.nbytes <= budget - min(X.nbytes, budget):
@@ -445,17 +410,16 @@ def fit(estimator, X, y, sample_weight):
         _moments(X, weights, amax),
     )
     check_two_classes(totals, classes)
-    check_weight_sum(weight_sum, C, estimator.C)
     mu, sigma = _scaling(moments, amax, estimator.fit_intercept)
-    objective = DaskSoftmaxObjective(
-        X, values, weights, n_classes, C, estimator.fit_intercept,
-        weight_sum, smoothing, mu, sigma, client,
+    objective = Objective(  # the data term only: the problem sets the penalty
+        DaskRowSums(X, values, weights, smoothing, client), weight_sum,
+        n_classes, n_features, np.inf, estimator.fit_intercept, mu=mu, sigma=sigma,
     )
-    coef, intercept = estimator._solve(objective, totals, classes=classes)
-    estimator.n_features_in_ = n_features
-    estimator.classes_ = classes
-    estimator.coef_ = coef.astype(X.dtype, copy=False)
-    estimator.intercept_ = intercept.astype(X.dtype, copy=False)
+    result = fit_estimator(estimator, objective, totals, classes=classes,
+                           weight_scale=weight_scale, dtype=X.dtype)
+    estimator.n_features_in_, estimator.classes_ = n_features, classes
+    estimator.coef_ = result.coef.astype(X.dtype, copy=False)
+    estimator.intercept_ = result.intercept.astype(X.dtype, copy=False)
     return estimator
 
 

@@ -32,7 +32,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validat
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from sksoftmax._executor import available_threads
-from sksoftmax._objective import SoftmaxObjective
+from sksoftmax._problem import objective_function
 from sksoftmax._softmax import SoftmaxClassifier
 from sksoftmax._targets import plain_label
 
@@ -164,6 +164,29 @@ def load_csv(path, target, *, sep=None, drop=(), notes=None):
         sep = _sniff_delimiter(text)
         notes.append(f"Delimiter {sep!r} (detected; set it with --sep).")
     rows = [row for row in csv.reader(io.StringIO(text), delimiter=sep) if row]
+    header, data = _checked_rows(path, rows, target, sep, drop)
+    dropped = set(drop)
+    index = _pandas_index_column(header, data)
+    if index is not None and header[index] not in dropped:
+        name = header[index] or "(unnamed)"
+        notes.append(
+            f"Dropped column {index + 1}, {name}: it holds the row numbers "
+            f"0..{len(data) - 1}, a pandas index written by to_csv(); as a "
+            "feature it can leak the order of the rows (write the file with "
+            "index=False, or rename the column to keep it)."
+        )
+        dropped.add(header[index])
+    j = header.index(target)
+    keep = [k for k, name in enumerate(header) if k != j and name not in dropped]
+    if not keep:
+        raise ValueError(f"{path} has no feature columns besides {target!r}.")
+    X = _numeric_columns(path, header, data, keep)
+    labels = [row[j].strip() for row in data]
+    return X, _parse_labels(labels), [header[k] for k in keep]
+
+
+def _checked_rows(path, rows, target, sep, drop):
+    """The header and data rows of a CSV file, checked for ``load_csv``."""
     if not rows:
         raise ValueError(f"{path} is empty: expected a header row and data rows.")
     header = [name.strip() for name in rows[0]]
@@ -192,26 +215,13 @@ def load_csv(path, target, *, sep=None, drop=(), notes=None):
         )
     if target in drop:
         raise ValueError(f"--drop names the target column {target!r}.")
-    dropped = set(drop)
-    index = _pandas_index_column(header, data)
-    if index is not None and header[index] not in dropped:
-        name = header[index] or "(unnamed)"
-        notes.append(
-            f"Dropped column {index + 1}, {name}: it holds the row numbers "
-            f"0..{len(data) - 1}, a pandas index written by to_csv(); as a "
-            "feature it can leak the order of the rows (write the file with "
-            "index=False, or rename the column to keep it)."
-        )
-        dropped.add(header[index])
-    j = header.index(target)
-    keep = [k for k, name in enumerate(header) if k != j and name not in dropped]
-    feature_names = [header[k] for k in keep]
-    if not feature_names:
-        raise ValueError(f"{path} has no feature columns besides {target!r}.")
+    return header, data
+
+
+def _numeric_columns(path, header, data, keep):
+    """The ``keep`` columns of the data rows as float64, or a clear error."""
     X = np.empty((len(data), len(keep)))
-    labels = []
     for i, row in enumerate(data, start=2):
-        labels.append(row[j].strip())
         for col, k in enumerate(keep):
             value = row[k]
             try:
@@ -224,7 +234,7 @@ def load_csv(path, target, *, sep=None, drop=(), notes=None):
                     f"has {what}; every column except the target must be "
                     "numeric and complete (leave a column out with --drop)."
                 ) from None
-    return X, _parse_labels(labels), feature_names
+    return X
 
 
 def _sniff_delimiter(text):
@@ -283,14 +293,10 @@ def objective_value(X, y, coef, intercept, C):
     Returns
     -------
     value : float
-        ``mean_i CE_i + ||coef||^2 / (2 C n_samples)``.
+        ``mean_i CE_i + ||coef||^2 / (2 C n_samples)``: the library's own
+        objective (:func:`~sksoftmax._problem.objective_function`).
     """
-    classes, codes = np.unique(y, return_inverse=True)
-    objective = SoftmaxObjective(
-        np.asarray(X, dtype=np.float64), codes, np.ones(len(y)), len(classes),
-        C, True,
-    )
-    return objective.loss_grad(objective.from_original(coef, intercept))[0]
+    return objective_function(np.asarray(X), y, C)(coef, intercept)
 
 
 def softmax_params(model):

@@ -445,7 +445,7 @@ def _prepare(estimator, X, y, sample_weight, cov_type, reference_class):
     # Weights exactly as in the fit, divided by a power of two `scale` (with C
     # multiplied by it); the covariance is divided by it at the end.
     weights, scale = fit_weights(targets, sample_weight, X.shape[0],
-                                 clf.class_weight, 1.0)
+                                 clf.class_weight)
     with np.errstate(over="ignore"):
         C = C_fit * scale
     mu, sigma = column_scaling(X, weights, fit_intercept)

@@ -37,6 +37,7 @@ from sksoftmax._moments import (
     scaling_from_moments,
     sparse_moments,
 )
+from sksoftmax._penalty import Penalty
 
 # Rows per block: keeps the (rows, K) logits and the kernel's temporaries
 # around 8 MB (float64), so they stay cache friendly and memory beyond X is
@@ -394,8 +395,15 @@ def csr_rows(X, rows):
     )
 
 
-class SoftmaxObjective:
-    """Penalized mean cross-entropy and its gradient, for ``jac=True`` solvers.
+class NumpyRowSums:
+    """The NumPy / SciPy backend's row sums: row blocks on the fit's executor.
+
+    Called as ``row_sums(coef, intercept) -> (loss_sum, grad_coef,
+    grad_intercept)``: ``sum_i s_i CE_i``, ``R.T @ X`` and ``R.sum(axis=0)``
+    over all rows (``R`` the kernel's residuals) at float64 ``coef`` of shape
+    ``(n_classes, n_features)`` and ``intercept`` of shape ``(n_classes,)``
+    (None without intercept). This is all a backend provides to
+    :class:`Objective`.
 
     Parameters
     ----------
@@ -404,16 +412,82 @@ class SoftmaxObjective:
     targets : ndarray of shape (n_samples,) or (n_samples, n_classes)
         Integer class codes or target probabilities.
     sample_weight : ndarray of shape (n_samples,)
-        Nonnegative weights ``s_i`` (sample weight times class weight; zero
-        for ignored samples).
+        Nonnegative weights ``s_i``.
     n_classes : int
         Number of classes ``K``.
-    C : float
-        Inverse regularization strength; ``np.inf`` means no penalty.
-    fit_intercept : bool
-        Whether the last column of the parameters is an intercept.
     label_smoothing : float, default=0.0
         Smoothing applied to integer targets inside the kernel.
+    """
+
+    def __init__(self, X, targets, sample_weight, n_classes, label_smoothing=0.0):
+        self.X = X
+        # Probability targets enter products with the logits: match X's dtype.
+        # Column-major, so that a block's (m, K) slice is laid out like the
+        # kernel's class-major logits (one evaluation on 20,000 x 200 with 100
+        # classes: 0.94-0.96x of the row-major layout; 5 classes: the same).
+        self.targets = (np.asarray(targets, dtype=X.dtype, order="F")
+                        if targets.ndim == 2 else targets)
+        self.sample_weight = np.asarray(sample_weight, dtype=X.dtype)
+        self.label_smoothing = label_smoothing
+        if sp.issparse(X):
+            # Blocks are split by rows; CSC (like scikit-learn's lbfgs) is
+            # converted once.
+            self.X = X = X.tocsr()
+            self.blocks = sparse_row_blocks(X.indptr, X.shape[1], n_classes)
+        else:
+            self.blocks = row_blocks(X.shape[0], X.shape[1], n_classes,
+                                     parallel=True)
+
+    def __call__(self, coef, intercept):
+        dtype = self.X.dtype
+        coef_x = coef.astype(dtype, copy=False)
+        intercept_x = None if intercept is None else intercept.astype(dtype)
+        X, blocks = self.X, self.blocks
+
+        def block(i):
+            rows = blocks[i]
+            return block_loss_grad(
+                csr_rows(X, rows) if sp.issparse(X) else X[rows],
+                self.targets[rows], self.sample_weight[rows], coef_x,
+                intercept_x, label_smoothing=self.label_smoothing,
+            )
+
+        # Summed in block order, whichever thread computed which block: the
+        # same bits on every run and with any number of threads.
+        loss = 0.0
+        grad_coef = np.zeros(coef.shape)
+        grad_intercept = np.zeros(coef.shape[0])
+        for block_loss, g_coef, g_intercept in current_executor().map(
+                block, len(blocks)):
+            loss += block_loss
+            grad_coef += g_coef
+            grad_intercept += g_intercept
+        return loss, grad_coef, grad_intercept
+
+
+class Objective:
+    """Penalized mean cross-entropy and its gradient, for ``jac=True`` solvers.
+
+    Built from a backend's row sums (:class:`NumpyRowSums`, or the Dask and
+    array-API backends' own): everything else (normalization by ``S``, the L2
+    penalty, the conditioning map) is computed here, once for all backends.
+
+    Parameters
+    ----------
+    row_sums : callable
+        ``row_sums(coef, intercept) -> (loss_sum, grad_coef,
+        grad_intercept)`` (see :class:`NumpyRowSums`).
+    weight_sum : float
+        ``S = sum_i s_i``.
+    n_classes, n_features : int
+        Shape of ``coef``.
+    C : float
+        Inverse regularization strength of an L2 penalty, in the units of
+        the weights; ``np.inf`` means none. The fit passes ``np.inf``: its
+        problem (:class:`~sksoftmax._problem.PenalizedProblem`) sets the
+        penalty.
+    fit_intercept : bool
+        Whether the last column of the parameters is an intercept.
     mu, sigma : ndarray of shape (n_features,) or None
         Conditioning (see the module docstring); None means no conditioning.
     curvature : float, default=None
@@ -443,22 +517,13 @@ class SoftmaxObjective:
     curvature = _DATA_CURVATURE
     _rule_scale = None
 
-    def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,
-                 label_smoothing=0.0, mu=None, sigma=None, curvature=None):
-        n_features = X.shape[1]
-        self.X = X
-        # Probability targets enter products with the logits: match X's dtype.
-        # Column-major, so that a block's (m, K) slice is laid out like the
-        # kernel's class-major logits (one evaluation on 20,000 x 200 with 100
-        # classes: 0.94-0.96x of the row-major layout; 5 classes: the same).
-        self.targets = (np.asarray(targets, dtype=X.dtype, order="F")
-                        if targets.ndim == 2 else targets)
-        self.sample_weight = np.asarray(sample_weight, dtype=X.dtype)
+    def __init__(self, row_sums, weight_sum, n_classes, n_features, C,
+                 fit_intercept, mu=None, sigma=None, curvature=None):
+        self.row_sums = row_sums
         self.n_classes = n_classes
         self.fit_intercept = fit_intercept
-        self.label_smoothing = label_smoothing
-        self.weight_sum = float(np.sum(sample_weight, dtype=np.float64))
-        self.l2_reg_strength = 0.0 if np.isinf(C) else 1.0 / (C * self.weight_sum)
+        self.weight_sum = float(weight_sum)
+        self.l2_reg_strength = Penalty(C).strength(self.weight_sum)
         self.mu = np.zeros(n_features) if mu is None else mu
         self.sigma = np.ones(n_features) if sigma is None else sigma
         if curvature is not None:
@@ -467,14 +532,6 @@ class SoftmaxObjective:
             self.column_sigma = sigma
             self.sigma = solver_scale(self.sigma, self.l2_reg_strength,
                                       self.curvature)
-        if sp.issparse(X):
-            # Blocks are split by rows; CSC (like scikit-learn's lbfgs) is
-            # converted once.
-            self.X = X = X.tocsr()
-            self.blocks = sparse_row_blocks(X.indptr, n_features, n_classes)
-        else:
-            self.blocks = row_blocks(X.shape[0], n_features, n_classes,
-                                     parallel=True)
         self.n_evaluations = 0
 
     @property
@@ -595,30 +652,8 @@ class SoftmaxObjective:
         """
         self.n_evaluations += 1
         coef, intercept = self.to_original(theta)
-        dtype = self.X.dtype
-        coef_x = coef.astype(dtype, copy=False)
-        intercept_x = intercept.astype(dtype) if self.fit_intercept else None
-        X, blocks = self.X, self.blocks
-
-        def block(i):
-            rows = blocks[i]
-            return block_loss_grad(
-                csr_rows(X, rows) if sp.issparse(X) else X[rows],
-                self.targets[rows], self.sample_weight[rows], coef_x,
-                intercept_x, label_smoothing=self.label_smoothing,
-            )
-
-        # Summed in block order, whichever thread computed which block: the
-        # same bits on every run and with any number of threads.
-        loss = 0.0
-        grad_coef = np.zeros(coef.shape)
-        grad_intercept = np.zeros(self.n_classes)
-        for block_loss, g_coef, g_intercept in current_executor().map(
-                block, len(blocks)):
-            loss += block_loss
-            grad_coef += g_coef
-            grad_intercept += g_intercept
-        return self.finish(loss, grad_coef, grad_intercept, coef)
+        sums = self.row_sums(coef, intercept if self.fit_intercept else None)
+        return self.finish(*sums, coef)
 
     def finish(self, loss_sum, grad_coef, grad_intercept, coef):
         """Normalize the summed kernel outputs, add the penalty, map to theta.
@@ -658,3 +693,31 @@ class SoftmaxObjective:
         else:
             grad = grad_coef / self.sigma
         return loss, grad.ravel()
+
+
+class SoftmaxObjective(Objective):
+    """:class:`Objective` of NumPy or SciPy data (:class:`NumpyRowSums`).
+
+    Parameters
+    ----------
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+        Training data (float64 or float32; the kernel runs in this dtype).
+    targets : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Integer class codes or target probabilities.
+    sample_weight : ndarray of shape (n_samples,)
+        Nonnegative weights ``s_i`` (sample weight times class weight; zero
+        for ignored samples).
+    n_classes : int
+        Number of classes ``K``.
+    C, fit_intercept, mu, sigma, curvature
+        As in :class:`Objective`.
+    label_smoothing : float, default=0.0
+        Smoothing applied to integer targets inside the kernel.
+    """
+
+    def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,
+                 label_smoothing=0.0, mu=None, sigma=None, curvature=None):
+        super().__init__(
+            NumpyRowSums(X, targets, sample_weight, n_classes, label_smoothing),
+            np.sum(sample_weight, dtype=np.float64), n_classes, X.shape[1], C,
+            fit_intercept, mu=mu, sigma=sigma, curvature=curvature)

@@ -34,52 +34,37 @@ L2 fit pays nothing for this layer.
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 
+from sksoftmax._objective import SoftmaxObjective
+from sksoftmax._penalty import Penalty
 from sksoftmax._solver import projected_gradient
 
 
 class PenalizedProblem:
     """The conditioned objective with L1 / elastic-net, penalty factors, bounds.
 
-    The entry point for a regularization path (``SoftmaxClassifierCV``):
-    build one problem per (validated, conditioned) data set, then for each
-    ``(C, l1_ratio)`` call :meth:`set_penalty` (cheap: no data pass, no new
-    column statistics), map the previous solution in with :meth:`start`
-    (this must be done *after* :meth:`set_penalty`: the solver scale depends
-    on the L2 strength), run ``minimize_lbfgs(problem.loss_grad, x0,
-    bounds=problem.bounds, ...)`` and map the result out with
-    :meth:`solution`::
-
-        problem = PenalizedProblem(objective, C=Cs[0], l1_ratio=r)
-        coef, intercept = zeros, log_priors
-        for C in Cs:
-            problem.set_penalty(C, r)
-            result = minimize_lbfgs(problem.loss_grad,
-                                    problem.start(coef, intercept),
-                                    bounds=problem.bounds, ...)
-            coef, intercept = problem.solution(result.x)
+    Owns the penalty of a fit: it turns the :class:`~sksoftmax._penalty.Penalty`
+    (the user's units) into strengths once, sets the L2 part on the objective
+    (whose conditioning follows it) and adds the L1 part and the bounds here.
+    A path (``SoftmaxClassifierCV``) may change the penalty with
+    :meth:`set_penalty` (cheap: no data pass, no new column statistics); the
+    :class:`~sksoftmax._fitter.Fitter` maps a start in with :meth:`start`
+    (after the penalty is set: the solver scale depends on it), runs L-BFGS-B
+    on :attr:`loss_grad` within :attr:`bounds` and maps the result out with
+    :meth:`solution`.
 
     Parameters
     ----------
     objective : SoftmaxObjective
-        The data term and conditioning (any backend's subclass). Its
-        ``l2_reg_strength``, ``penalty_factor`` and ``sigma`` are set by
-        :meth:`set_penalty`.
-    C : float
-        Inverse regularization strength in the units of the objective's
-        weights (``C * C_scale`` is used); ``np.inf`` means no penalty.
-    l1_ratio : float, default=0.0
-        In ``[0, 1]``: the L1 share of the penalty.
-    penalty_factor : ndarray of shape (n_features,), default=None
-        Nonnegative, finite factors of each column's penalty (L1 and L2);
-        None means all ones.
-    lower, upper : ndarray of shape (n_classes, n_features), default=None
-        Bounds on the coefficients (``-inf`` / ``inf`` allowed), with
-        ``lower <= 0 <= upper``; None means unbounded.
-    C_scale : float, default=1.0
-        Factor applied to every ``C`` given here: the factor by which
-        :func:`~sksoftmax._targets.fit_weights` scaled ``C`` when it rescaled
-        the weights, so that callers can pass the user's ``C``.
+        The data term and conditioning (any backend's). Its
+        ``l2_reg_strength``, ``penalty_factor`` and ``sigma`` are set here.
+    penalty : Penalty
+        ``C``, ``l1_ratio``, factors and bounds, validated, in the user's
+        units.
+    weight_scale : float, default=1.0
+        The power of two by which :func:`~sksoftmax._targets.fit_weights`
+        divided the user's weights (see :meth:`Penalty.strength`).
 
     Attributes
     ----------
@@ -89,35 +74,33 @@ class PenalizedProblem:
         Bounds on ``x``; None when there are none.
     n_split : int
         Number of split entries (length of ``B``).
+    smooth : bool
+        Whether the problem is the objective itself (no L1 term): then it
+        may be preconditioned (:mod:`sksoftmax._carry`).
     """
 
-    def __init__(self, objective, *, C, l1_ratio=0.0, penalty_factor=None,
-                 lower=None, upper=None, C_scale=1.0):
+    def __init__(self, objective, penalty, *, weight_scale=1.0):
         self.objective = objective
-        self.C_scale = float(C_scale)
-        self.penalty_factor = (None if penalty_factor is None
-                               else np.asarray(penalty_factor, dtype=np.float64))
-        self.lower = None if lower is None else np.asarray(lower, dtype=np.float64)
-        self.upper = None if upper is None else np.asarray(upper, dtype=np.float64)
-        self.set_penalty(C, l1_ratio)
+        self.weight_scale = float(weight_scale)
+        self.set_penalty(penalty)
 
-    def set_penalty(self, C, l1_ratio):
-        """Change ``C`` and ``l1_ratio``; cheap, the data is not touched.
+    def set_penalty(self, penalty):
+        """Change the penalty; cheap, the data is not touched.
 
         Parameters
         ----------
-        C : float
-            New inverse regularization strength (times ``C_scale``).
-        l1_ratio : float
-            New L1 share, in ``[0, 1]``.
+        penalty : Penalty
+            The new penalty (its factors and bounds of the same shapes).
         """
         objective = self.objective
         K, d = objective.n_classes, objective.n_features
-        C = float(C) * self.C_scale
-        strength = 0.0 if np.isinf(C) else 1.0 / (C * objective.weight_sum)
-        l1 = strength * l1_ratio
-        l2 = strength - l1 if l1_ratio < 1 else 0.0
-        self.C, self.l1_ratio, self.l1_reg_strength = C, float(l1_ratio), l1
+        self.penalty = penalty
+        self.penalty_factor = penalty.penalty_factor
+        self.lower, self.upper = penalty.lower, penalty.upper
+        strength = penalty.strength(objective.weight_sum, self.weight_scale)
+        l1 = strength * penalty.l1_ratio
+        l2 = strength - l1 if penalty.l1_ratio < 1 else 0.0
+        self.l1_reg_strength = l1
         if l2 != objective.l2_reg_strength or (
             self.penalty_factor is not None
             and objective.penalty_factor is not self.penalty_factor
@@ -133,9 +116,8 @@ class PenalizedProblem:
         lb = np.full((K, n_cols), -np.inf)
         ub = np.full((K, n_cols), np.inf)
         if self.lower is not None:
-            lb[:, :d] = np.broadcast_to(self.lower, (K, d)) * scale
-        if self.upper is not None:
-            ub[:, :d] = np.broadcast_to(self.upper, (K, d)) * scale
+            lb[:, :d] = self.lower * scale
+            ub[:, :d] = self.upper * scale
         split = (pen > 0) & (lb < 0) & (ub > 0)
         # On the theta grid, for the working-set solver (_working_set.py).
         self.l1_weight, self.theta_lb, self.theta_ub = (
@@ -147,18 +129,16 @@ class PenalizedProblem:
         self._lin_B = pen.ravel()[self._split]
         self.n_split = len(self._split)
         self._n_theta = K * n_cols
-        bounded = self.lower is not None or self.upper is not None
-        if not bounded and not self.n_split:
-            self.bounds = None
-        else:
+        self.bounds = None
+        if self.lower is not None or self.n_split:
             lb_A, ub_A = lb.ravel().copy(), ub.ravel()
             lb_A[self._split] = 0.0
             self.bounds = scipy.optimize.Bounds(
                 np.concatenate([lb_A, np.zeros(self.n_split)]),
                 np.concatenate([ub_A, -lb.ravel()[self._split]]),
             )
-        self._smooth = not self.n_split and not np.any(self._lin_A)
-        self.loss_grad = objective.loss_grad if self._smooth else self._loss_grad
+        self.smooth = not self.n_split and not np.any(self._lin_A)
+        self.loss_grad = objective.loss_grad if self.smooth else self._loss_grad
 
     def projected_gradient(self, x):
         """Gradient at ``x`` with components blocked by a bound zeroed.
@@ -254,7 +234,7 @@ class PenalizedProblem:
         -------
         x : ndarray of shape (n_vars,)
         """
-        if self._smooth and self.bounds is None:
+        if self.smooth and self.bounds is None:
             return theta
         n = self._n_theta
         lb, ub = self.bounds.lb, self.bounds.ub
@@ -314,7 +294,7 @@ class PenalizedProblem:
         intercept : ndarray of shape (n_classes,)
         """
         coef, intercept = self.to_original(x)
-        if self._smooth:
+        if self.smooth:
             return coef, intercept
         d = self.objective.n_features
         pf = np.ones(d) if self.penalty_factor is None else self.penalty_factor
@@ -378,105 +358,46 @@ def canonical_shift(coef, columns, l1_columns, lower=None, upper=None):
     return coef
 
 
-def check_penalty_params(penalty_factor, coef_bounds, positive, n_classes,
-                         n_features):
-    """Validate ``penalty_factor``, ``coef_bounds`` and ``positive``.
+def objective_function(X, y, C=1.0, l1_ratio=0.0):
+    """The estimators' objective on ``(X, y)`` as a function of the parameters.
+
+    ``f(W, b)`` of :class:`~sksoftmax.SoftmaxClassifier` (unit sample
+    weights, an intercept, no penalty factors), in float64, computed by the
+    same objective and problem as the fit: the yardstick on which the demo
+    and the benchmarks compare fitted models.
 
     Parameters
     ----------
-    penalty_factor : array-like of shape (n_features,) or None
-        Nonnegative, finite per-feature factors.
-    coef_bounds : tuple (lower, upper) or None
-        Each a scalar or an array broadcastable to ``(n_classes, n_features)``,
-        with ``lower <= 0 <= upper``.
-    positive : bool
-        Shorthand for ``lower = 0`` (combined with ``coef_bounds``'s upper).
-    n_classes, n_features : int
-        Shape of ``coef_``.
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+        Data.
+    y : ndarray of shape (n_samples,)
+        Labels (sorted, they give the rows of ``coef``).
+    C : float, default=1.0
+        Inverse regularization strength; ``np.inf`` means no penalty.
+    l1_ratio : float, default=0.0
+        The L1 share of the penalty.
 
     Returns
     -------
-    penalty_factor : ndarray of shape (n_features,) or None
-    lower, upper : ndarray of shape (n_classes, n_features) or None
-        None when unbounded on that side.
-
-    Raises
-    ------
-    ValueError
-        Naming the parameter, for wrong shapes, negative or non-finite
-        factors, bounds that exclude zero or cross.
+    value : callable
+        ``value(coef, intercept) -> float``. ``coef`` may be sparse, and for
+        two classes may have one row ``w`` (scikit-learn's binary
+        parametrization, taken as the two-vector softmax ``(-w/2, w/2)``,
+        whose penalty is the smallest among those of equal probabilities).
     """
-    if penalty_factor is not None:
-        try:
-            pf = np.asarray(penalty_factor, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"penalty_factor must be an array of numbers; got {exc}."
-            ) from None
-        if pf.shape != (n_features,):
-            raise ValueError(
-                f"penalty_factor has shape {pf.shape}; X has {n_features} "
-                f"features, so it must have shape ({n_features},)."
-            )
-        if not np.all(np.isfinite(pf)) or np.any(pf < 0):
-            bad = np.flatnonzero(~(np.isfinite(pf) & (pf >= 0)))
-            raise ValueError(
-                "penalty_factor must be finite and nonnegative; features "
-                f"{bad[:10].tolist()} are not."
-            )
-        penalty_factor = pf
-    lower = upper = None
-    if coef_bounds is not None:
-        if not isinstance(coef_bounds, tuple | list) or len(coef_bounds) != 2:
-            raise ValueError(
-                "coef_bounds must be a pair (lower, upper); got "
-                f"{type(coef_bounds).__name__} {coef_bounds!r:.60}."
-            )
-        lower, upper = (_bound(b, name, n_classes, n_features)
-                        for b, name in zip(coef_bounds, ("lower", "upper"),
-                                           strict=True))
-        if np.any(lower > upper):
-            raise ValueError(
-                "coef_bounds has lower > upper for some coefficients; every "
-                "lower bound must be at most its upper bound."
-            )
-        if np.any(lower > 0) or np.any(upper < 0):
-            raise ValueError(
-                "coef_bounds must allow zero (lower <= 0 <= upper, glmnet's "
-                "rule): a coefficient of zero has to be feasible."
-            )
-    if positive and lower is not None and np.any(np.isfinite(lower) & (lower != 0)):
-        raise ValueError(
-            "positive=True sets every lower bound to 0, but coef_bounds gives "
-            "other lower bounds; give coef_bounds=(-np.inf, upper) or (0, upper) "
-            "with positive=True, or drop positive."
-        )
-    if positive:
-        lower = np.zeros((n_classes, n_features)) if lower is None else (
-            np.maximum(lower, 0.0))
-        if upper is None:
-            upper = np.full((n_classes, n_features), np.inf)
-    if lower is not None and np.all(lower == -np.inf) and np.all(upper == np.inf):
-        return penalty_factor, None, None
-    return penalty_factor, lower, upper
+    X = X.astype(np.float64)
+    classes, codes = np.unique(y, return_inverse=True)
+    objective = SoftmaxObjective(X, codes, np.ones(len(codes)), len(classes),
+                                 np.inf, True)
+    problem = PenalizedProblem(objective, Penalty(float(C), float(l1_ratio)))
 
+    def value(coef, intercept):
+        coef = coef.toarray() if sp.issparse(coef) else coef
+        coef = np.asarray(coef, dtype=np.float64)
+        intercept = np.asarray(intercept, dtype=np.float64).ravel()
+        if coef.shape[0] == 1 and len(classes) == 2:
+            coef = np.vstack([-coef / 2, coef / 2])
+            intercept = np.hstack([-intercept / 2, intercept / 2])
+        return float(problem.loss_grad(problem.start(coef, intercept))[0])
 
-def _bound(value, name, n_classes, n_features):
-    try:
-        b = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"coef_bounds {name} must be a number or an array of numbers; got "
-            f"{value!r:.60}."
-        ) from None
-    try:
-        b = np.broadcast_to(b, (n_classes, n_features))
-    except ValueError:
-        raise ValueError(
-            f"coef_bounds {name} has shape {b.shape}, which does not broadcast "
-            f"to coef_'s shape ({n_classes}, {n_features}) (n_classes, "
-            "n_features)."
-        ) from None
-    if np.any(np.isnan(b)):
-        raise ValueError(f"coef_bounds {name} contains NaN.")
-    return np.array(b)
+    return value

@@ -15,9 +15,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from sksoftmax._callbacks import CallbackSupportMixin, fit_callbacks, lbfgs_callback
-from sksoftmax._carry import CurvaturePairs, PreconditionedProblem
+from sksoftmax._callbacks import CallbackSupportMixin, fit_callbacks
 from sksoftmax._executor import fit_executor, map_blocks
+from sksoftmax._fitter import fit_estimator
 from sksoftmax._loss import log_softmax, softmax
 from sksoftmax._metrics import expected_accuracy, n_soft_columns
 from sksoftmax._objective import (
@@ -27,10 +27,7 @@ from sksoftmax._objective import (
     row_blocks,
     sparse_row_blocks,
 )
-from sksoftmax._problem import PenalizedProblem, check_penalty_params
-from sksoftmax._solver import minimize_lbfgs, warn_not_converged
 from sksoftmax._targets import fit_weights, prepare_targets
-from sksoftmax._working_set import solve_working_set, working_set_applies
 
 try:
     from sklearn.utils._array_api import check_same_namespace
@@ -326,17 +323,23 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return self._fit_arrays(X, y, sample_weight)
 
     def _fit_arrays(self, X, y, sample_weight):
+        """The NumPy / SciPy fit: the sequence every backend follows."""
         X, targets = self._validate_fit_data(X, y)
-        weights, C = fit_weights(targets, sample_weight, X.shape[0],
-                                 self.class_weight, self.C)
+        weights, weight_scale = fit_weights(targets, sample_weight, X.shape[0],
+                                            self.class_weight)
         mu, sigma = column_scaling(X, weights, self.fit_intercept)
-        objective = self._objective(X, targets, weights, C, mu, sigma)
-        coef, intercept = self._solve(
-            objective, targets.class_totals(weights), classes=targets.classes
+        # The data term only: the problem sets the penalty (fit_estimator).
+        objective = SoftmaxObjective(
+            X, targets.values, weights, targets.n_classes, np.inf,
+            self.fit_intercept, label_smoothing=targets.kernel_smoothing,
+            mu=mu, sigma=sigma,
         )
+        result = fit_estimator(self, objective, targets.class_totals(weights),
+                               weight_scale=weight_scale, dtype=X.dtype,
+                               classes=targets.classes)
         self.classes_ = targets.classes
-        self.coef_ = coef.astype(X.dtype, copy=False)
-        self.intercept_ = intercept.astype(X.dtype, copy=False)
+        self.coef_ = result.coef.astype(X.dtype, copy=False)
+        self.intercept_ = result.intercept.astype(X.dtype, copy=False)
         return self
 
     def _validate_fit_data(self, X, y):
@@ -362,165 +365,6 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             label_smoothing=self.label_smoothing,
         )
         return X, targets
-
-    def _objective(self, X, targets, weights, C, mu, sigma, curvature=None):
-        """The conditioned objective of one fit, for a given (rescaled) ``C``.
-
-        Building it costs no pass over ``X``: the column statistics ``mu``,
-        ``sigma`` are computed by the caller, once per data set, so that a path
-        over several ``C`` reuses them (and may pass the data ``curvature``
-        at its starting point, see :func:`~sksoftmax._objective.data_curvature`).
-        """
-        return SoftmaxObjective(
-            X, targets.values, weights, targets.n_classes, C,
-            self.fit_intercept, label_smoothing=targets.kernel_smoothing,
-            mu=mu, sigma=sigma, curvature=curvature,
-        )
-
-    def _solve(self, objective, class_totals, classes=None, init=None,
-               pairs=None, keep_pairs=False):
-        """Run L-BFGS on ``objective``; set ``n_iter_``, ``loss_``, ``loss_curve_``.
-
-        Shared by every backend: ``objective`` only has to provide
-        ``loss_grad``, ``to_original`` and ``from_original``.
-
-        Parameters
-        ----------
-        objective : SoftmaxObjective
-            The objective of this fit (or a backend's subclass).
-        class_totals : ndarray of shape (n_classes,)
-            Total weight of each class, for the log-prior starting intercepts.
-        classes : ndarray of shape (n_classes,), default=None
-            Labels of this fit, for the intermediate models that scikit-learn
-            callbacks (e.g. ``ScoringMonitor``) may evaluate; None gives them none.
-        init : tuple of ndarray, default=None
-            ``(coef, intercept)`` in the original coordinates to start from (a
-            path's previous solution, mapped into this fit's conditioned
-            coordinates by the problem's ``start``); None uses
-            :meth:`_initial_params`.
-        pairs : CurvaturePairs, default=None
-            A path's previous run's correction pairs, in ``objective``'s
-            coordinates: the run is preconditioned with them
-            (:mod:`sksoftmax._carry`) when the problem is smooth.
-        keep_pairs : bool, default=False
-            Leave this run's pairs (:class:`~sksoftmax._carry.CurvaturePairs`,
-            or None) in ``self._pairs`` for a path's next run. Never on a
-            user's estimator: they are as large as ten ``coef_``.
-
-        Returns
-        -------
-        coef : ndarray of shape (n_classes, n_features)
-            float64 coefficients.
-        intercept : ndarray of shape (n_classes,)
-            float64 intercepts, centred to sum to zero.
-        """
-        if init is None:
-            init = self._initial_params(objective.n_classes, objective.n_features,
-                                        class_totals)
-        problem = self._problem(objective)
-        theta0 = problem.start(*init)
-        if pairs is not None and problem.bounds is None and problem._smooth:
-            problem = PreconditionedProblem(problem, theta0, pairs)
-            theta0 = problem.x0
-        bridge = lbfgs_callback(self, problem, theta0, classes)
-        # The kernel's dtype: its rounding floor is where a stall is convergence.
-        dtype = np.dtype(getattr(objective, "np_dtype", objective.X.dtype))
-        result = self._minimize(problem, theta0, bridge, np.finfo(dtype).eps)
-        if bridge is not None:
-            bridge.close()
-        if not result.converged and self.max_iter > 0:
-            warn_not_converged(
-                result, self.max_iter, tol=self.tol, dtype=dtype,
-                no_penalty=np.isinf(getattr(problem, "problem", problem).C))
-        coef, intercept = problem.solution(result.x)
-        if keep_pairs:
-            self._pairs = None
-            if result.pairs is not None and problem.bounds is None:
-                s, y = result.pairs
-                if isinstance(problem, PreconditionedProblem):
-                    s, y = problem.pairs_in_theta(s, y)
-                self._pairs = CurvaturePairs(s, y, objective)
-        if self.fit_intercept:
-            intercept = intercept - intercept.mean()
-        self.n_iter_ = int(result.n_iter)
-        self.loss_ = float(result.fun)
-        self.loss_curve_ = [float(v) for v in result.loss_curve]
-        return coef, intercept
-
-    def _minimize(self, problem, theta0, bridge, eps, budget=None):
-        """L-BFGS-B on ``problem``, restarted while bounds stall it.
-
-        With bounds (the L1 split among them), L-BFGS-B can stop on its
-        relative-decrease test while the projected gradient is still far
-        above ``tol`` (raw wine with ``C=10, l1_ratio=0.5``: 4e-5 after 105
-        iterations, the objective 2e-4 above the optimum), or end on a
-        failed line search: its curvature pairs no longer describe the face
-        it moves on. A restart from the last iterate with an empty history
-        gets there (200 more iterations); at most 5 restarts, within
-        ``max_iter`` and ``max_fun``. Fits without bounds are run once, as
-        before. L1 fits run by working sets (:mod:`sksoftmax._working_set`),
-        which come back here with the ``budget`` (iterations, evaluations)
-        they left where the set does not settle.
-        """
-        if budget is None and working_set_applies(problem):
-            return solve_working_set(
-                problem, theta0, max_iter=self.max_iter, max_fun=self.max_fun,
-                tol=self.tol, eps=eps, history_size=self.history_size,
-                verbose=self.verbose, callback=bridge,
-                fallback=lambda x, it, fun: self._minimize(
-                    problem, x, bridge, eps, budget=(it, fun)))
-        max_iter, max_fun = budget or (self.max_iter, self.max_fun)
-        options = dict(tol=self.tol, history_size=self.history_size,
-                       verbose=self.verbose, callback=bridge, bounds=problem.bounds,
-                       eps=eps, rule=problem.rule_gradient)
-        result = minimize_lbfgs(problem.loss_grad, theta0, max_iter=max_iter,
-                                max_fun=max_fun, **options)
-        for _ in range(5 if problem.bounds is not None else 0):
-            left = max_iter - result.n_iter
-            left_fun = max_fun - result.n_evaluations
-            if (left <= 0 or left_fun <= 1
-                    or "callback" in result.message.lower()
-                    or result.converged):
-                break
-            more = minimize_lbfgs(problem.loss_grad, result.x, max_iter=left,
-                                  max_fun=left_fun, **options)
-            if more.fun >= result.fun and not more.converged:
-                break  # a failed line search again, without progress
-            more.n_iter += result.n_iter
-            more.n_evaluations += result.n_evaluations + 1
-            more.loss_curve = result.loss_curve + more.loss_curve
-            result = more
-        return result
-
-    def _problem(self, objective):
-        """The :class:`PenalizedProblem` of this fit's penalty and bounds."""
-        penalty_factor, lower, upper = check_penalty_params(
-            self.penalty_factor, self.coef_bounds, self.positive,
-            objective.n_classes, objective.n_features,
-        )
-        strength = objective.l2_reg_strength
-        # The objective's C is in the units of its (rescaled) weights.
-        C = 1.0 / (strength * objective.weight_sum) if strength else np.inf
-        return PenalizedProblem(
-            objective, C=C, l1_ratio=self.l1_ratio,
-            penalty_factor=penalty_factor, lower=lower, upper=upper,
-        )
-
-    def _initial_params(self, n_classes, n_features, class_totals):
-        """Previous solution (warm start) or zero coefficients, log priors."""
-        if (
-            self.warm_start
-            and hasattr(self, "coef_")
-            and self.coef_.shape == (n_classes, n_features)
-        ):
-            coef = self.coef_
-            return (coef.toarray() if sp.issparse(coef) else coef), self.intercept_
-        coef = np.zeros((n_classes, n_features))
-        if not self.fit_intercept:
-            return coef, np.zeros(n_classes)
-        priors = np.asarray(class_totals, dtype=np.float64)
-        log_priors = np.log(np.maximum(priors / priors.sum(), 1e-12))
-        return coef, log_priors - log_priors.mean()
 
     def _check_X(self, X):
         check_is_fitted(self)

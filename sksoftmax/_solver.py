@@ -316,16 +316,9 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
     """
     progress = _Progress(fun, verbose, callback, tol, bounds, rule, history_size)
     x0 = np.asarray(x0, dtype=np.float64)
-    f0, _ = progress.evaluate(x0)
-    g0_max = progress.grad_max(x0)
-    progress.curvature.update(x0, progress.grad_at(x0))
-    # No curvature is known at the start: the gradient itself must meet tol.
-    if max_iter == 0 or meets_tol(f0, g0_max, tol):
-        reason = "no_iteration" if max_iter == 0 else "tol"
-        message = ("max_iter=0: no iteration was run" if max_iter == 0
-                   else "the starting point meets tol")
-        return SolverResult(x0.copy(), float(f0), 0, 1, [], max_iter != 0,
-                            message, g0_max, reason)
+    done = _at_start(progress, x0, max_iter, tol)
+    if done is not None:
+        return done
     with limit_blas():
         res = scipy.optimize.minimize(
             progress.evaluate, x0, method="L-BFGS-B", jac=True,
@@ -354,6 +347,21 @@ def minimize_lbfgs(fun, x0, *, max_iter, tol, history_size=10, max_fun=15000,
     return SolverResult(x, f, int(res.nit), progress.n_evaluations, loss_curve,
                         converged, message, grad_max, reason,
                         _last_pairs(res, history_size), gap)
+
+
+def _at_start(progress, x0, max_iter, tol):
+    """The result at ``x0`` when no iteration is to run, else None."""
+    f0, _ = progress.evaluate(x0)
+    g0_max = progress.grad_max(x0)
+    progress.curvature.update(x0, progress.grad_at(x0))
+    # No curvature is known at the start: the gradient itself must meet tol.
+    if max_iter != 0 and not meets_tol(f0, g0_max, tol):
+        return None
+    reason = "no_iteration" if max_iter == 0 else "tol"
+    message = ("max_iter=0: no iteration was run" if max_iter == 0
+               else "the starting point meets tol")
+    return SolverResult(x0.copy(), float(f0), 0, 1, [], max_iter != 0,
+                        message, g0_max, reason)
 
 
 def _last_pairs(res, history_size):

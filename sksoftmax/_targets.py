@@ -15,8 +15,8 @@ of its rows and then on the gathered results (Dask): the shape of ``y``
 and class weights (:func:`check_sample_weight_values`, :func:`base_weights`,
 :func:`targets_for_class_weight`, :func:`class_weight_vector`,
 :func:`class_weighted`, :func:`class_totals`) and the
-checks on the weighted whole (:func:`check_two_classes`,
-:func:`check_weight_sum`).
+check on the weighted whole (:func:`check_two_classes`). The check of ``C``
+against the weights is :meth:`sksoftmax._penalty.Penalty.strength`.
 """
 
 import numbers
@@ -291,29 +291,8 @@ def check_sample_weight_values(sample_weight):
         raise ValueError("sample_weight must be finite and nonnegative.")
 
 
-def check_weight_sum(weight_sum, scaled_C, C):
-    """Raise if the penalty strength ``1 / (C S)`` overflows float64.
-
-    Parameters
-    ----------
-    weight_sum : float
-        ``S``, the sum of the rescaled weights (:func:`rescale_weights`).
-    scaled_C : float
-        ``C`` rescaled with them.
-    C : float
-        The user's ``C``, for the message.
-    """
-    # Python floats: a product that underflows or overflows warns nothing.
-    if float(weight_sum) * float(scaled_C) < 1.0 / float(np.finfo(np.float64).max):
-        raise ValueError(
-            f"C={C!r} is too small for these sample weights: the penalty "
-            "strength 1 / (C * sum(sample_weight)) overflows float64. Use a "
-            "larger C."
-        )
-
-
-def fit_weights(targets, sample_weight, n_samples, class_weight, C):
-    """Per-sample weights ``s_i`` of a fit and the ``C`` that goes with them.
+def fit_weights(targets, sample_weight, n_samples, class_weight):
+    """Per-sample weights ``s_i`` of a fit, rescaled by a power of two.
 
     Validates ``sample_weight``, multiplies in the class weights (zero for
     ignored samples) and rescales the weights exactly (see
@@ -330,15 +309,14 @@ def fit_weights(targets, sample_weight, n_samples, class_weight, C):
         Number of rows of ``X``.
     class_weight : dict, "balanced" or None
         As in :class:`~sksoftmax.SoftmaxClassifier`.
-    C : float
-        The user's inverse regularization strength.
 
     Returns
     -------
     weights : ndarray of shape (n_samples,)
         float64 weights with a positive sum.
-    C : float
-        ``C`` scaled like the weights: the objective is unchanged.
+    scale : float
+        The power of two the weights were divided by: ``C`` counts in the
+        user's units (:meth:`~sksoftmax._penalty.Penalty.strength`).
     """
     if sample_weight is not None:
         sample_weight = _check_sample_weight(
@@ -347,13 +325,11 @@ def fit_weights(targets, sample_weight, n_samples, class_weight, C):
         check_sample_weight_values(sample_weight)
     weights = targets.sample_weights(sample_weight, class_weight)
     # Same objective, weights rescaled so that their sum cannot overflow.
-    weights, scaled_C = rescale_weights(weights, C)
-    check_weight_sum(float(weights.sum()), scaled_C, C)
-    return weights, scaled_C
+    return rescale_weights(weights)
 
 
-def rescale_weights(weights, C):
-    """Divide the weights by a power of two near their maximum; scale ``C`` back.
+def rescale_weights(weights):
+    """Divide the weights by a power of two near their maximum.
 
     The objective ``sum_i s_i CE_i / S + ||W||^2 / (2 C S)`` is unchanged when
     every ``s_i`` is divided by ``a`` and ``C`` multiplied by ``a``. With ``a``
@@ -365,23 +341,20 @@ def rescale_weights(weights, C):
     ----------
     weights : ndarray of shape (n_samples,)
         Nonnegative finite weights with a positive maximum.
-    C : float
-        Inverse regularization strength (may be ``np.inf``).
 
     Returns
     -------
     weights : ndarray of shape (n_samples,)
         Weights whose maximum lies in ``[1, 2)``.
-    C : float
-        ``C`` times the same power of two (``inf`` stays ``inf``; a product
-        that overflows becomes ``inf``, a penalty below float64 resolution).
+    scale : float
+        ``a``, the power of two; ``C`` is to be multiplied by it
+        (:meth:`~sksoftmax._penalty.Penalty.strength`).
     """
     _, exponent = np.frexp(np.max(weights))
     scale = np.ldexp(1.0, int(exponent) - 1)
     if scale == 1.0:
-        return weights, C
-    with np.errstate(over="ignore"):
-        return weights / scale, float(C * scale)
+        return weights, 1.0
+    return weights / scale, float(scale)
 
 
 def prepare_targets(y, *, n_samples, ignore_label=None, label_smoothing=0.0):

@@ -95,22 +95,9 @@ def convert_softmax_classifier(scope, operator, container):
         Receives the nodes and initializers.
     """
     model = operator.raw_operator
-    input_name = operator.inputs[0].full_name
     input_type = operator.inputs[0].type
     _check_zipmap(container, model, input_type)
-    if isinstance(input_type, (BooleanTensorType, Int64TensorType)):
-        cast_name = scope.get_unique_variable_name("cast_input")
-        container.add_node(
-            "Cast", input_name, cast_name, to=TensorProto.FLOAT,
-            name=scope.get_unique_operator_name("Cast"),
-        )
-        input_name, proto_dtype, np_dtype = cast_name, TensorProto.FLOAT, np.float32
-    else:
-        proto_dtype = guess_proto_type(input_type)
-        np_dtype = np.float64 if isinstance(input_type, DoubleTensorType) else (
-            np.float32
-        )
-
+    input_name, proto_dtype, np_dtype = _float_input(scope, operator, container)
     # coef_ is (n_classes, n_features) for every number of classes (a true
     # two-vector softmax for two classes), so one MatMul covers all cases.
     # A sparsified coef_ is exported dense (ONNX's MatMul has no sparse form).
@@ -125,7 +112,6 @@ def convert_softmax_classifier(scope, operator, container):
     container.add_initializer(
         intercept_name, proto_dtype, intercept.shape, intercept.tolist()
     )
-
     product_name = scope.get_unique_variable_name("product")
     logits_name = scope.get_unique_variable_name("logits")
     container.add_node(
@@ -162,6 +148,22 @@ def convert_softmax_classifier(scope, operator, container):
         "Gather", [classes_name, index_name], operator.outputs[0].full_name,
         axis=0, name=scope.get_unique_operator_name("Gather"),
     )
+
+
+def _float_input(scope, operator, container):
+    """The input's name, ONNX and NumPy float dtypes (integers cast to float)."""
+    input_name = operator.inputs[0].full_name
+    input_type = operator.inputs[0].type
+    if isinstance(input_type, (BooleanTensorType, Int64TensorType)):
+        cast_name = scope.get_unique_variable_name("cast_input")
+        container.add_node(
+            "Cast", input_name, cast_name, to=TensorProto.FLOAT,
+            name=scope.get_unique_operator_name("Cast"),
+        )
+        return cast_name, TensorProto.FLOAT, np.float32
+    np_dtype = np.float64 if isinstance(input_type, DoubleTensorType) else (
+        np.float32)
+    return input_name, guess_proto_type(input_type), np_dtype
 
 
 def _check_zipmap(container, model, input_type):

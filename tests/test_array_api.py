@@ -28,9 +28,14 @@ from sklearn.utils.estimator_checks import (
 )
 
 from sksoftmax import SoftmaxClassifier
-from sksoftmax._array_api import ArrayAPISoftmaxObjective, _column_stats
+from sksoftmax._array_api import DeviceRowSums, _column_stats
 from sksoftmax._loss import block_loss_grad
-from sksoftmax._objective import SoftmaxObjective, column_scaling, row_blocks
+from sksoftmax._objective import (
+    Objective,
+    SoftmaxObjective,
+    column_scaling,
+    row_blocks,
+)
 
 dispatch = partial(sklearn.config_context, array_api_dispatch=True)
 
@@ -292,9 +297,9 @@ def test_objective_and_stats_match_numpy(namespace, fit_intercept):
         mu_x, sigma_x = _column_stats(Xt, wt, fit_intercept, row_blocks(50, 5), xp,
                                       device)
         ref = SoftmaxObjective(X, y, w, 3, 2.0, fit_intercept, mu=mu, sigma=sigma)
-        obj = ArrayAPISoftmaxObjective(
-            Xt, to_xp(np.eye(3)[y]), wt, w, 3, 2.0, fit_intercept, mu_x, sigma_x,
-            xp, device,
+        obj = Objective(
+            DeviceRowSums(Xt, to_xp(np.eye(3)[y]), wt, 3, xp, device), w.sum(),
+            3, X.shape[1], 2.0, fit_intercept, mu=mu_x, sigma=sigma_x,
         )
         theta = rng.normal(size=ref.n_params)
         loss, grad = obj.loss_grad(theta)

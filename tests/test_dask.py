@@ -312,8 +312,8 @@ def test_import_does_not_import_dask():
 def test_objective_is_one_map_reduce_per_evaluation(client):
     # The Dask objective (chunk kernel + tree sum + finish) equals the
     # in-memory one at an arbitrary point, not only at the optimum.
-    from sksoftmax._dask import DaskSoftmaxObjective
-    from sksoftmax._objective import SoftmaxObjective
+    from sksoftmax._dask import DaskRowSums
+    from sksoftmax._objective import Objective, SoftmaxObjective
 
     X, y = make_data(seed=14)
     weights = np.random.default_rng(14).uniform(0.5, 2.0, len(y))
@@ -321,9 +321,10 @@ def test_objective_is_one_map_reduce_per_evaluation(client):
     ref = SoftmaxObjective(X, y, weights, 3, 0.5, True, label_smoothing=0.1,
                            mu=mu, sigma=sigma)
     Xd = da.from_array(X, chunks=(64, 4))
-    obj = DaskSoftmaxObjective(
-        Xd, da.from_array(y, chunks=64), da.from_array(weights, chunks=64), 3,
-        0.5, True, weights.sum(), 0.1, mu, sigma, client,
+    obj = Objective(
+        DaskRowSums(Xd, da.from_array(y, chunks=64),
+                    da.from_array(weights, chunks=64), 0.1, client),
+        weights.sum(), 3, 4, 0.5, True, mu=mu, sigma=sigma,
     )
     theta = np.random.default_rng(15).normal(size=ref.n_params)
     with warnings.catch_warnings():
@@ -349,15 +350,15 @@ def test_client_closed_during_fit_is_a_clear_error(monkeypatch, when):
     with distributed.LocalCluster(
         n_workers=1, processes=False, threads_per_worker=1, dashboard_address=":0",
     ) as cluster, distributed.Client(cluster, set_as_default=False) as own:
-        original = _dask.DaskSoftmaxObjective.loss_grad
+        original = _dask.DaskRowSums.__call__
 
-        def closing(self, theta):
-            if self.n_evaluations + 1 == when:
+        def closing(self, coef, intercept):
+            if self.n_calls + 1 == when:
                 own.close()
-            return original(self, theta)
+            return original(self, coef, intercept)
 
         monkeypatch.setattr(_dask, "_active_client", lambda: own)
-        monkeypatch.setattr(_dask.DaskSoftmaxObjective, "loss_grad", closing)
+        monkeypatch.setattr(_dask.DaskRowSums, "__call__", closing)
         with pytest.raises(RuntimeError, match=(
                 rf"cancelled or lost during L-BFGS evaluation {when} .*Client "
                 "closed")) as info:

@@ -160,9 +160,9 @@ def test_blocks_cover_rows_and_sum_to_whole():
     obj = build(X, targets, weights)
     theta = np.random.default_rng(5).standard_normal(obj.n_params)
     expected = obj.loss_grad(theta)
-    obj.blocks = row_blocks(1000, 4000)  # 262 rows each: several blocks
-    assert len(obj.blocks) > 1
-    covered = np.concatenate([np.arange(1000)[b] for b in obj.blocks])
+    obj.row_sums.blocks = row_blocks(1000, 4000)  # 262 rows each: several blocks
+    assert len(obj.row_sums.blocks) > 1
+    covered = np.concatenate([np.arange(1000)[b] for b in obj.row_sums.blocks])
     assert_allclose(covered, np.arange(1000))
     got = obj.loss_grad(theta)
     assert_allclose(got[0], expected[0], rtol=1e-13)

@@ -1,10 +1,13 @@
 """The problem layer: L1 split, box bounds, penalty changes, canonical form."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sksoftmax._objective import SoftmaxObjective, column_scaling
+from sksoftmax._penalty import Penalty
 from sksoftmax._problem import PenalizedProblem, canonical_shift
 
 
@@ -16,10 +19,23 @@ def make_data(n=80, d=4, k=3, seed=0):
     return X, y, w
 
 
-def build(X, y, w, *, C=1.0, fit_intercept=True, k=3, **penalty):
+def penalty_of(C=1.0, l1_ratio=0.0, penalty_factor=None, lower=None,
+               upper=None, k=3, d=4, positive=False):
+    bounds = None if lower is None and upper is None else (
+        -np.inf if lower is None else lower, np.inf if upper is None else upper)
+    params = SimpleNamespace(C=C, l1_ratio=l1_ratio, penalty_factor=penalty_factor,
+                             coef_bounds=bounds, positive=positive)
+    return Penalty.from_params(params, k, d)
+
+
+def build(X, y, w, *, C=1.0, fit_intercept=True, k=3, weight_scale=1.0,
+          **penalty):
     mu, sigma = column_scaling(X, w, fit_intercept)
-    objective = SoftmaxObjective(X, y, w, k, C, fit_intercept, mu=mu, sigma=sigma)
-    return PenalizedProblem(objective, C=C, **penalty)
+    # The data term only, as the fit builds it: the problem sets the penalty.
+    objective = SoftmaxObjective(X, y, w, k, np.inf, fit_intercept, mu=mu,
+                                 sigma=sigma)
+    return PenalizedProblem(objective, penalty_of(C, k=k, d=X.shape[1], **penalty),
+                            weight_scale=weight_scale)
 
 
 def elastic_net(X, y, w, coef, intercept, C, l1_ratio, pf=1.0):
@@ -95,7 +111,7 @@ def test_set_penalty_equals_a_fresh_problem_and_reuses_the_data(monkeypatch):
 
     monkeypatch.setattr(module, "column_scaling", forbidden)
     for C, l1_ratio in [(0.1, 0.5), (1.0, 1.0), (np.inf, 0.3), (3.0, 0.0)]:
-        problem.set_penalty(C, l1_ratio)
+        problem.set_penalty(problem.penalty.with_C(C, l1_ratio))
         assert problem.objective is objective
         monkeypatch.undo()
         fresh = build(X, y, w, C=C, l1_ratio=l1_ratio)
@@ -170,6 +186,45 @@ def test_canonical_shift_respects_bounds():
     # Column 0 would centre to (-1, 1) but its upper bound stops it at
     # (-1.5, 0.5), still in the optimal interval; column 1 centres.
     assert_allclose(out, [[-1.5, -1.5], [0.5, 1.5]])
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
+def test_penalty_counts_C_in_the_users_units(l1_ratio):
+    # Weights divided by a power of two with that weight_scale: the same
+    # objective, value for value, as the undivided weights (C is the user's).
+    X, y, w = make_data()
+    coef = np.random.default_rng(3).uniform(-1, 1, (3, 4))
+    intercept = np.array([0.2, -0.1, -0.1])
+    for C in (0.05, 1.0, 7.0):
+        plain = build(X, y, w, C=C, l1_ratio=l1_ratio)
+        scaled = build(X, y, w / 8.0, C=C, l1_ratio=l1_ratio, weight_scale=8.0)
+        x, x_scaled = plain.start(coef, intercept), scaled.start(coef, intercept)
+        assert_allclose(scaled.loss_grad(x_scaled)[0], plain.loss_grad(x)[0],
+                        rtol=1e-14)
+        assert_allclose(plain.loss_grad(x)[0],
+                        elastic_net(X, y, w, coef, intercept, C, l1_ratio),
+                        rtol=1e-12)
+
+
+def test_penalty_validates_once_and_drops_absent_classes():
+    with pytest.raises(ValueError, match="penalty_factor has shape"):
+        penalty_of(penalty_factor=np.ones(3))
+    with pytest.raises(ValueError, match="coef_bounds must allow zero"):
+        penalty_of(lower=0.5)
+    # All-infinite bounds are no bounds; positive is lower = 0.
+    assert not penalty_of(lower=-np.inf, upper=np.inf).bounded
+    positive = penalty_of(positive=True)
+    assert_array_equal(positive.lower, 0.0)
+    upper = np.full((3, 4), np.inf)
+    upper[2] = 1.0
+    bounded = penalty_of(upper=upper)
+    kept = bounded.for_classes(np.array([True, True, False]))
+    assert not kept.bounded  # only the dropped class was bounded
+    kept = bounded.for_classes(np.array([False, True, True]))
+    assert_array_equal(kept.upper, upper[1:])
+    # Too small a C for the weights: its strength would overflow.
+    with pytest.raises(ValueError, match="C=1e-300 is too small"):
+        penalty_of(C=1e-300).strength(1e-10)
 
 
 @pytest.mark.parametrize("l1_ratio", [0.0, 1.0])

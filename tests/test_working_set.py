@@ -18,9 +18,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from test_penalties import ELASTICNET, kkt_violation, objective
 
-import sksoftmax._softmax as softmax_module
+import sksoftmax._fitter as fitter_module
 from sksoftmax import SoftmaxClassifier
 from sksoftmax._objective import SoftmaxObjective, column_scaling
+from sksoftmax._penalty import Penalty
 from sksoftmax._problem import PenalizedProblem
 from sksoftmax._solver import projected_gradient
 from sksoftmax._working_set import (
@@ -41,14 +42,14 @@ def wine():
 def fit(split, X, y, sample_weight=None, **params):
     """Fit by working sets (``split=False``) or by the split formulation."""
     calls = []
-    applies = softmax_module.working_set_applies
+    applies = fitter_module.working_set_applies
 
     def spy(problem):
         calls.append(applies(problem))
         return applies(problem) and not split
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(softmax_module, "working_set_applies", spy)
+        mp.setattr(fitter_module, "working_set_applies", spy)
         clf = SoftmaxClassifier(**params).fit(X, y, sample_weight=sample_weight)
     assert any(calls)  # the L1 problem was one for working sets
     return clf
@@ -123,7 +124,7 @@ def _problem(l1_ratio=1.0, **kw):
     w = np.ones(len(y))
     mu, sigma = column_scaling(X, w, True)
     objective_ = SoftmaxObjective(X, y, w, 3, 1.0, True, mu=mu, sigma=sigma)
-    return PenalizedProblem(objective_, C=1.0, l1_ratio=l1_ratio, **kw)
+    return PenalizedProblem(objective_, Penalty(1.0, l1_ratio, **kw))
 
 
 @pytest.mark.parametrize("bounded", [False, True])
@@ -194,7 +195,7 @@ def test_no_working_set_without_free_l1_signs(params):
         raise AssertionError("working sets used")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(softmax_module, "solve_working_set", refuse)
+        mp.setattr(fitter_module, "solve_working_set", refuse)
         clf = SoftmaxClassifier(C=1.0, **params, **TIGHT).fit(X, y)
     lower, upper = params.get("coef_bounds", (-np.inf, np.inf))
     if params.get("positive"):
@@ -209,7 +210,7 @@ def test_fallback_after_few_rounds(max_rounds):
     X, y = wine()
     C, r = 1.0, 1.0
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(softmax_module, "solve_working_set",
+        mp.setattr(fitter_module, "solve_working_set",
                    functools.partial(solve_working_set, max_rounds=max_rounds))
         ws = fit(False, X, y, C=C, l1_ratio=r, **TIGHT)
     ref = fit(True, X, y, C=C, l1_ratio=r, **TIGHT)
