@@ -94,7 +94,7 @@ def test_path_with_carried_curvature_reaches_the_same_optima():
     X, y = load_digits(return_X_y=True)
     X, y = X[::3], y[::3]
     folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
-    Cs = [1e-2, 1e-1, 1.0, 10.0]
+    Cs = [1e-3, 1e-2, 1e-1, 1.0]
     cv = SoftmaxClassifierCV(Cs=Cs, cv=folds, tol=1e-10, max_iter=5000,
                              refit=False).fit(X, y)
     for i, (train, _) in enumerate(folds):
