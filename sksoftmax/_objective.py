@@ -524,23 +524,12 @@ class Objective:
 
 
 class SoftmaxObjective(Objective):
-    """:class:`Objective` of NumPy or SciPy data (:class:`NumpyRowSums`).
+    """:class:`Objective` of NumPy or SciPy data: ``NumpyRowSums(X, targets, ...)``.
 
-    Parameters
-    ----------
-    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
-        Training data (float64 or float32; the kernel runs in this dtype).
-    targets : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        Integer class codes or target probabilities.
-    sample_weight : ndarray of shape (n_samples,)
-        Nonnegative weights ``s_i`` (sample weight times class weight; zero
-        for ignored samples).
-    n_classes : int
-        Number of classes ``K``.
-    C, fit_intercept, mu, sigma, curvature
-        As in :class:`Objective`.
-    label_smoothing : float, default=0.0
-        Smoothing applied to integer targets inside the kernel.
+    ``sample_weight`` is the sample weight times the class weight (zero for
+    ignored samples); ``X``, ``targets``, ``n_classes`` and
+    ``label_smoothing`` as in :class:`NumpyRowSums`, the others as in
+    :class:`Objective`.
     """
 
     def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,
