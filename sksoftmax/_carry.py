@@ -71,7 +71,7 @@ class CurvaturePairs:
         swapped for the new one; the data term's part of the gradient changes
         is scaled by the ratio of the objectives' ``curvature`` (the data
         curvature at their starting points, see
-        :func:`~sksoftmax._objective.data_curvature`). Pairs that lose
+        :class:`~sksoftmax._objective.CurvatureProbe`). Pairs that lose
         positive curvature are dropped.
 
         Parameters
@@ -97,7 +97,7 @@ class CurvaturePairs:
         new_pen = np.zeros((n_classes, n_cols))
         new_pen[:, :d] = objective.l2_reg_strength * pf / objective.sigma**2
         # The data term's curvature moves with the probabilities: scale it by
-        # the change of data_curvature between the two starting points. On
+        # the change of data curvature between the two starting points. On
         # standardized wine (a nearly separable fold, C up 22x) the pairs as
         # measured made the next run 5x longer than a run without them.
         data = (y - s * old_pen.ravel()) * (objective.curvature / self.curvature)

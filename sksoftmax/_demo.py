@@ -59,13 +59,7 @@ ConvergenceWarning; a legend under each table and a summary say the same.
 
 
 def build_parser():
-    """The command-line parser of ``python -m sksoftmax``.
-
-    Returns
-    -------
-    parser : argparse.ArgumentParser
-        Parser for the demo's options.
-    """
+    """The command-line parser of ``python -m sksoftmax``."""
     parser = argparse.ArgumentParser(
         prog="python -m sksoftmax",
         description=DESCRIPTION,
@@ -274,75 +268,17 @@ def _parse_labels(labels):
     return np.array(labels)
 
 
-def objective_value(X, y, coef, intercept, C):
-    """The penalized mean cross-entropy of the softmax model ``(coef, intercept)``.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Training data.
-    y : ndarray of shape (n_samples,)
-        Labels.
-    coef : ndarray of shape (n_classes, n_features)
-        Softmax coefficients, one row per class (sorted labels).
-    intercept : ndarray of shape (n_classes,)
-        Intercepts.
-    C : float
-        Inverse regularization strength of the softmax objective.
-
-    Returns
-    -------
-    value : float
-        ``mean_i CE_i + ||coef||^2 / (2 C n_samples)``: the library's own
-        objective (:func:`~sksoftmax._problem.objective_function`).
-    """
-    return objective_function(np.asarray(X), y, C)(coef, intercept)
-
-
-def softmax_params(model):
-    """``(coef, intercept)`` of a fitted model as a K-vector softmax.
-
-    A binary ``LogisticRegression`` has one vector ``w``; the softmax with the
-    same probabilities and the smallest penalty has ``(-w / 2, w / 2)``.
-
-    Parameters
-    ----------
-    model : SoftmaxClassifier or LogisticRegression
-        A fitted model.
-
-    Returns
-    -------
-    coef : ndarray of shape (n_classes, n_features)
-    intercept : ndarray of shape (n_classes,)
-    """
-    coef, intercept = model.coef_, model.intercept_
-    if len(model.classes_) == 2 and coef.shape[0] == 1:
-        coef = np.vstack([-coef / 2, coef / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    return coef, intercept
-
-
 def n_iterations(model):
     """Number of L-BFGS iterations of a fitted model, as an int."""
     return int(np.max(model.n_iter_))
 
 
 def make_models(C, n_classes, max_iter):
-    """The two models, set up to minimize the same objective.
+    """The two models, set up to minimize the same objective: ``{name: estimator}``.
 
-    Parameters
-    ----------
-    C : float
-        Softmax ``C``; ``LogisticRegression`` gets ``2 * C`` for two classes.
-    n_classes : int
-        Number of classes.
-    max_iter : int or None
-        Iteration limit of both; None keeps each library's default.
-
-    Returns
-    -------
-    models : dict
-        ``{name: estimator}``.
+    ``C`` is the softmax ``C`` (``LogisticRegression`` gets ``2 * C`` for
+    two classes); ``max_iter`` the limit of both, None for each library's
+    default.
     """
     lr_C = 2 * C if n_classes == 2 else C
     limit = {} if max_iter is None else {"max_iter": max_iter}
@@ -361,26 +297,12 @@ def _fit_recording_warnings(fit):
 
 
 def cross_validation_table(X, y, cv, C, max_iter):
-    """Cross-validate both models; one row of fold means and spreads per model.
+    """Cross-validate both models on the folds ``cv``; one row per model.
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Data.
-    y : ndarray of shape (n_samples,)
-        Labels.
-    cv : StratifiedKFold
-        The folds.
-    C : float
-        Softmax ``C``.
-    max_iter : int or None
-        Iteration limit; None keeps each library's default.
-
-    Returns
-    -------
-    rows : list of dict
-        Keys ``model, accuracy, accuracy_std, accuracy_folds, log_loss,
-        log_loss_std, fit_time, n_iter, objective, warned, n_fits``.
+    ``C`` and ``max_iter`` as in :func:`make_models`. Each row (a dict) has
+    the keys ``model, accuracy, accuracy_std, accuracy_folds, log_loss,
+    log_loss_std, fit_time, n_iter, objective, warned, n_fits``: fold means
+    and spreads.
     """
     n_classes = len(np.unique(y))
     rows = []
@@ -392,7 +314,7 @@ def cross_validation_table(X, y, cv, C, max_iter):
         fitted = result["estimator"]
         train = result["indices"]["train"]
         objectives = [
-            objective_value(X[idx], y[idx], *softmax_params(est), C)
+            objective_function(X[idx], y[idx], C)(est.coef_, est.intercept_)
             for est, idx in zip(fitted, train, strict=True)
         ]
         accuracy = np.asarray(result["test_accuracy"], dtype=float)
@@ -414,26 +336,12 @@ def cross_validation_table(X, y, cv, C, max_iter):
 
 
 def grid_search_table(X, y, cv, grid, max_iter):
-    """``GridSearchCV`` over ``C`` (scored by log-loss) for both models.
+    """``GridSearchCV`` over the softmax ``C`` values of ``grid``, by log-loss.
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Data.
-    y : ndarray of shape (n_samples,)
-        Labels.
-    cv : StratifiedKFold
-        The folds.
-    grid : list of float
-        Softmax values of ``C``.
-    max_iter : int or None
-        Iteration limit; None keeps each library's default.
-
-    Returns
-    -------
-    rows : list of dict
-        Keys ``model, best_C, log_loss, log_loss_std, accuracy, accuracy_std,
-        time, objective, refit_warned, max_iter, warned, n_fits``.
+    On the folds ``cv``, ``max_iter`` as in :func:`make_models`. Each row (a
+    dict, one per model) has the keys ``model, best_C, log_loss,
+    log_loss_std, accuracy, accuracy_std, time, objective, refit_warned,
+    max_iter, warned, n_fits``.
     """
     n_classes = len(np.unique(y))
     factor = 2 if n_classes == 2 else 1
@@ -460,7 +368,8 @@ def grid_search_table(X, y, cv, grid, max_iter):
             "accuracy": float(results["mean_test_accuracy"][best]),
             "accuracy_std": float(results["std_test_accuracy"][best]),
             "time": elapsed,
-            "objective": objective_value(X, y, *softmax_params(est), best_C),
+            "objective": objective_function(X, y, best_C)(est.coef_,
+                                                        est.intercept_),
             "refit_warned": n_iterations(est) >= est.max_iter,
             "max_iter": est.max_iter,
             "warned": warned,
@@ -482,20 +391,8 @@ CV_LEGEND = """\
   warned              fits that raised a ConvergenceWarning (not printed)"""
 
 
-def format_cv_table(rows, max_iter=None):
-    """Render :func:`cross_validation_table` rows as text, with a legend.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Output of :func:`cross_validation_table`.
-    max_iter : int or None, default=None
-        Iteration limit (unused; kept for callers of the earlier signature).
-
-    Returns
-    -------
-    text : str
-    """
+def format_cv_table(rows):
+    """Render :func:`cross_validation_table` rows as text, with a legend."""
     best = min(row["objective"] for row in rows)
     lines = [
         f"{'model':<20} {'accuracy (std)':>16} {'log-loss (std)':>16} "
@@ -517,16 +414,7 @@ def format_cv_table(rows, max_iter=None):
 def format_grid_table(rows, max_iter=None):
     """Render :func:`grid_search_table` rows as text, with a legend.
 
-    Parameters
-    ----------
-    rows : list of dict
-        Output of :func:`grid_search_table`.
-    max_iter : int or None, default=None
-        Iteration limit, for the footnote.
-
-    Returns
-    -------
-    text : str
+    ``max_iter``, the iteration limit, goes into the footnote.
     """
     best = min(row["objective"] for row in rows)
     gaps = [_gap(row["objective"], best) for row in rows]
@@ -611,19 +499,10 @@ def _limit_text(max_iter):
 
 
 def summarize_cv(rows):
-    """What the cross-validation table shows, in sentences.
+    """What the :func:`cross_validation_table` rows (ours first) show, in sentences.
 
     Says which model wins each column and whether the difference exceeds the
     spread across folds; nothing is left out when the reference model wins.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Output of :func:`cross_validation_table`, ours first.
-
-    Returns
-    -------
-    text : str
     """
     ours, ref = rows
     lines = ["What differs:"]
@@ -673,32 +552,14 @@ scores of two nearly equal models differ by fold noise."""
 
 def run(X, y, *, title, cv=5, C=1.0, grid=(0.01, 0.1, 1.0, 10.0), max_iter=None,
         do_grid=True, out=None, threads=None):
-    """Run both experiments on ``(X, y)`` and print the tables.
+    """Run both experiments on ``(X, y)`` and print the tables to ``out`` (stdout).
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Data.
-    y : ndarray of shape (n_samples,)
-        Labels.
-    title : str
-        One line describing the data.
-    cv : int, default=5
-        Number of folds.
-    C : float, default=1.0
-        Softmax ``C`` of the cross-validation.
-    grid : sequence of float, default=(0.01, 0.1, 1.0, 10.0)
-        Values of ``C`` for ``GridSearchCV``.
-    max_iter : int, default=None
-        Iteration limit of both models; None keeps each library's default.
-    do_grid : bool, default=True
-        Whether to run the grid search.
-    out : file-like, default=None
-        Where to print; None means ``sys.stdout``.
-    threads : int, default=None
-        Thread limit of both models (BLAS pools through threadpoolctl, which
-        SoftmaxClassifier's own threads follow); None keeps each library's
-        default.
+    ``title`` is one line describing the data, ``cv`` the number of folds,
+    ``C`` the softmax ``C`` of the cross-validation, ``grid`` the values of
+    ``C`` for ``GridSearchCV`` (run when ``do_grid``), ``max_iter`` the
+    iteration limit of both models. ``threads`` limits both models (BLAS
+    pools through threadpoolctl, which SoftmaxClassifier's own threads
+    follow). None keeps each library's default.
     """
     out = sys.stdout if out is None else out
     n_classes = len(np.unique(y))
@@ -744,7 +605,7 @@ def _run_experiments(X, y, folds, C, grid, max_iter, do_grid, out):
     print(f"\nCross-validation, C={C:g}, {folds.get_n_splits()} folds:",
           file=out)
     rows = cross_validation_table(X, y, folds, C, max_iter)
-    print(format_cv_table(rows, max_iter), file=out)
+    print(format_cv_table(rows), file=out)
     print("\n" + summarize_cv(rows), file=out)
     if do_grid:
         print(
@@ -781,18 +642,10 @@ def _check_target(parser, y, target, cv):
 
 
 def main(argv=None):
-    """Entry point of ``python -m sksoftmax``.
+    """Entry point of ``python -m sksoftmax`` (``argv`` None: ``sys.argv[1:]``).
 
-    Parameters
-    ----------
-    argv : list of str, default=None
-        Command-line arguments; None means ``sys.argv[1:]``.
-
-    Returns
-    -------
-    status : int
-        Exit status (0 on success). Usage errors exit through
-        :meth:`argparse.ArgumentParser.error` with status 2.
+    Returns the exit status, 0; usage errors exit through
+    :meth:`argparse.ArgumentParser.error` with status 2.
     """
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -106,20 +106,11 @@ class Fitter:
         return cls(**{**{n: getattr(params, n) for n in names}, **settings})
 
     def fit(self, problem, start, carried=None):
-        """Minimize ``problem`` from ``start``.
+        """Minimize ``problem`` from ``start``: a :class:`FitResult`.
 
-        Parameters
-        ----------
-        problem : PenalizedProblem
-            The problem of this fit.
-        start : tuple of ndarray
-            ``(coef, intercept)`` in original units.
-        carried : CurvaturePairs, default=None
-            The previous run's pairs (any objective of the same path).
-
-        Returns
-        -------
-        result : FitResult
+        ``start`` is ``(coef, intercept)`` in original units; ``carried`` the
+        previous run's :class:`~sksoftmax._carry.CurvaturePairs` (any objective of
+        the same path), or None.
         """
         no_penalty = np.isinf(problem.penalty.C)
         x0 = problem.start(*start)
@@ -210,19 +201,8 @@ class Fitter:
 def initial_params(n_classes, n_features, class_totals, fit_intercept):
     """The cold start: zero coefficients, intercepts at the log priors.
 
-    Parameters
-    ----------
-    n_classes, n_features : int
-        Shape of ``coef``.
-    class_totals : array-like of shape (n_classes,)
-        Total weight of each class.
-    fit_intercept : bool
-        Without intercept, the intercepts are zero.
-
-    Returns
-    -------
-    coef : ndarray of shape (n_classes, n_features)
-    intercept : ndarray of shape (n_classes,)
+    ``class_totals`` is the total weight of each class; without intercept,
+    the intercepts are zero.
     """
     coef = np.zeros((n_classes, n_features))
     if not fit_intercept:
@@ -238,7 +218,8 @@ def fit_estimator(estimator, objective, class_totals, *, weight_scale, dtype,
 
     Validates the penalty of ``estimator``'s parameters, builds the problem,
     starts from the previous solution (``warm_start``) or the cold start,
-    fits, and sets ``n_iter_``, ``loss_`` and ``loss_curve_``.
+    fits, sets ``n_iter_``, ``loss_`` and ``loss_curve_`` and returns the
+    :class:`FitResult`.
 
     Parameters
     ----------
@@ -258,10 +239,6 @@ def fit_estimator(estimator, objective, class_totals, *, weight_scale, dtype,
     host : callable, default=None
         Brings a backend's fitted ``coef_`` and ``intercept_`` to NumPy for a
         warm start; None when they are NumPy already.
-
-    Returns
-    -------
-    result : FitResult
     """
     K, d = objective.n_classes, objective.n_features
     penalty = Penalty.from_params(estimator, K, d)

@@ -23,19 +23,9 @@ import scipy.sparse as sp
 
 
 def logsumexp_rows(Z, xp=np):
-    """Row-wise ``log(sum(exp(Z)))`` without overflow, shape ``(m,)``.
+    """Row-wise ``log(sum(exp(Z)))`` of logits ``Z`` (m, K) in namespace ``xp``.
 
-    Parameters
-    ----------
-    Z : array of shape (m, K)
-        Logits.
-    xp : module, default=numpy
-        Array namespace of ``Z``.
-
-    Returns
-    -------
-    lse : array of shape (m,)
-        ``logsumexp`` of each row, in the dtype of ``Z``.
+    Without overflow; shape ``(m,)``, in the dtype of ``Z``.
     """
     zmax = xp.max(Z, axis=1, keepdims=True)
     lse = xp.log(xp.sum(xp.exp(Z - zmax), axis=1))
@@ -43,38 +33,12 @@ def logsumexp_rows(Z, xp=np):
 
 
 def log_softmax(Z, xp=np):
-    """Row-wise log-softmax ``Z - logsumexp(Z)``: finite for any finite ``Z``.
-
-    Parameters
-    ----------
-    Z : array of shape (m, K)
-        Logits.
-    xp : module, default=numpy
-        Array namespace of ``Z``.
-
-    Returns
-    -------
-    log_proba : array of shape (m, K)
-        Logarithm of the softmax probabilities of each row.
-    """
+    """Row-wise log-softmax ``Z - logsumexp(Z)``: finite for any finite ``Z``."""
     return Z - logsumexp_rows(Z, xp)[:, None]
 
 
 def softmax(Z, xp=np):
-    """Row-wise softmax, computed as ``exp(Z - logsumexp(Z))``.
-
-    Parameters
-    ----------
-    Z : array of shape (m, K)
-        Logits.
-    xp : module, default=numpy
-        Array namespace of ``Z``.
-
-    Returns
-    -------
-    proba : array of shape (m, K)
-        Nonnegative rows that sum to one.
-    """
+    """Row-wise softmax ``exp(Z - logsumexp(Z))``: nonnegative rows that sum to one."""
     return xp.exp(log_softmax(Z, xp))
 
 

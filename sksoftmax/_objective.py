@@ -46,61 +46,31 @@ _BLOCK_ELEMENTS = 2**20
 
 
 def column_scaling(X, sample_weight, fit_intercept):
-    """Weighted centre and scale of each column, for conditioning.
+    """Weighted centre ``mu`` and scale ``sigma`` of each column, for conditioning.
 
     The moments of :func:`column_moments`, turned into centres and scales by
-    :func:`~sksoftmax._moments.scaling_from_moments`.
-
-    Parameters
-    ----------
-    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
-        Training data.
-    sample_weight : ndarray of shape (n_samples,)
-        Nonnegative weights with a positive sum.
-    fit_intercept : bool
-        With an intercept the columns are centred at their weighted mean and
-        scaled by their standard deviation; without one they cannot be
-        centred (the intercept would absorb the shift), so ``mu = 0`` and
-        ``sigma`` is the root mean square.
-
-    Returns
-    -------
-    mu : ndarray of shape (n_features,)
-        Column centres (float64).
-    sigma : ndarray of shape (n_features,)
-        Positive, finite column scales (float64); 1 for constant columns.
+    :func:`~sksoftmax._moments.scaling_from_moments` (float64, positive and
+    finite scales, 1 for constant columns). With an intercept the columns are
+    centred at their weighted mean and scaled by their standard deviation;
+    without one they cannot be centred (the intercept would absorb the shift),
+    so ``mu = 0`` and ``sigma`` is the root mean square.
     """
     amax, mean, var = column_moments(X, sample_weight, fit_intercept)
     return scaling_from_moments(mean, var, amax, fit_intercept)
 
 
 def column_moments(X, sample_weight, fit_intercept):
-    """Weighted mean and variance of each column of ``X / amax``; one read of ``X``.
+    """``(amax, mean, var)`` of each column of ``X / amax``; one read of ``X``.
 
+    Weighted by ``sample_weight`` (nonnegative, positive sum); ``amax`` is the
+    positive magnitude of each column (1 for all-zero columns) and
+    ``fit_intercept`` as in :func:`~sksoftmax._moments.mean_and_variance`.
     The rows are split into blocks (in parallel, see
     :mod:`sksoftmax._executor`), each block gives its
     :func:`~sksoftmax._moments.block_moments`, and the blocks are merged in a
     fixed order (:func:`~sksoftmax._moments.merge`). Columns of huge or tiny
     magnitude (beyond ``1e100`` or below ``1e-100``), whose squares could
-    overflow or underflow, are then computed again divided by their largest
-    magnitude ``amax``.
-
-    Parameters
-    ----------
-    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
-        Training data.
-    sample_weight : ndarray of shape (n_samples,)
-        Nonnegative weights with a positive sum.
-    fit_intercept : bool
-        As :func:`~sksoftmax._moments.mean_and_variance`.
-
-    Returns
-    -------
-    amax : ndarray of shape (n_features,)
-        Positive magnitude of each column (1 for all-zero columns).
-    mean, var : ndarray of shape (n_features,)
-        Weighted mean and variance of each column divided by ``amax``
-        (float64).
+    overflow or underflow, are then computed again divided by ``amax``.
     """
     w = np.asarray(sample_weight, dtype=np.float64) / np.sum(sample_weight)
     if sp.issparse(X):
@@ -162,32 +132,17 @@ _DATA_CURVATURE = 0.02
 
 
 def solver_scale(sigma, l2_reg_strength, curvature=_DATA_CURVATURE):
-    """Scale of each column in the coordinates L-BFGS sees.
+    """Scale of each column in the coordinates L-BFGS sees: at least ``sigma``.
 
     Dividing by ``sigma`` alone equalizes the data term, but the penalty
     ``l2 ||W||^2 / 2`` then has curvature ``l2 / sigma_j**2``: huge for
     columns that are almost constant (the rarely lit pixels of digits, rare
     words in sparse counts), and L-BFGS crawls along them. Scaling by
-    ``sqrt(sigma**2 + l2 / a)`` instead, with ``a`` the data curvature per
+    ``sqrt(sigma**2 + l2 / a)`` instead, with ``a`` the data ``curvature`` per
     unit variance, equalizes the diagonal of the whole Hessian. The optimum is
-    unchanged: this only moves the coordinates.
-
-    Parameters
-    ----------
-    sigma : ndarray of shape (n_features,)
-        Column scales from :func:`column_scaling`.
-    l2_reg_strength : float or ndarray of shape (n_features,)
-        ``1 / (C S)``, or per column (times the penalty factors); zero without
-        penalty.
-    curvature : float, default=0.02
-        ``a``: the data term's curvature per unit variance of a column. The
-        default suits a cold start; a path knows better
-        (:func:`data_curvature`).
-
-    Returns
-    -------
-    scale : ndarray of shape (n_features,)
-        Positive, finite scales, at least ``sigma``.
+    unchanged: this only moves the coordinates. ``l2_reg_strength`` is
+    ``1 / (C S)``, or per column (times the penalty factors); the default
+    ``a`` suits a cold start, a path knows better (:class:`CurvatureProbe`).
     """
     if not np.any(l2_reg_strength):
         return sigma
@@ -199,7 +154,7 @@ def solver_scale(sigma, l2_reg_strength, curvature=_DATA_CURVATURE):
     return np.hypot(sigma, penalty_scale)
 
 
-# Rows of the sample that data_curvature reads: an estimate of a median, not
+# Rows of the sample that CurvatureProbe reads: an estimate of a median, not
 # worth a pass over a large X.
 _CURVATURE_SAMPLE = 2048
 # 1/4 is the largest p (1 - p); below 1e-3 (the probabilities of a nearly
@@ -207,8 +162,8 @@ _CURVATURE_SAMPLE = 2048
 _CURVATURE_RANGE = (1e-3, 0.25)
 
 
-def data_curvature(X, sample_weight, mu, sigma, coef, intercept):
-    """The data term's curvature per unit variance at ``(coef, intercept)``.
+class CurvatureProbe:
+    """The data term's curvature per unit variance, at many points of one data set.
 
     The diagonal of the Hessian of the mean cross-entropy, for class ``k``
     and centred, unit-variance column ``j``, is
@@ -221,40 +176,10 @@ def data_curvature(X, sample_weight, mu, sigma, coef, intercept):
     weakly penalized fit separates the classes. Estimated on an evenly spaced
     sample of at most 2,048 rows, and clipped to ``[1e-3, 0.25]``.
 
-    Parameters
-    ----------
-    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
-        Training data.
-    sample_weight : ndarray of shape (n_samples,)
-        Nonnegative weights.
-    mu, sigma : ndarray of shape (n_features,)
-        Column centres and scales (:func:`column_scaling`).
-    coef : ndarray of shape (n_classes, n_features)
-    intercept : ndarray of shape (n_classes,)
-        The point, in original coordinates.
-
-    Returns
-    -------
-    curvature : float
-        In ``[1e-3, 0.25]``.
-    """
-    return CurvatureProbe(X, sample_weight, mu, sigma)(coef, intercept)
-
-
-class CurvatureProbe:
-    """:func:`data_curvature` at many points of one data set (a path's fold).
-
-    The sample of rows and their squared standardized values are prepared
-    once; each call then costs one product of the sample with ``coef``.
-
-    Parameters
-    ----------
-    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
-        Training data.
-    sample_weight : ndarray of shape (n_samples,)
-        Nonnegative weights.
-    mu, sigma : ndarray of shape (n_features,)
-        Column centres and scales (:func:`column_scaling`).
+    The sample of ``X`` (weights ``sample_weight``) and its squared
+    standardized values (``mu``, ``sigma`` of :func:`column_scaling`) are
+    prepared once; each call ``probe(coef, intercept)`` (original coordinates)
+    then costs one product of the sample with ``coef``.
     """
 
     def __init__(self, X, sample_weight, mu, sigma):
@@ -299,24 +224,12 @@ class CurvatureProbe:
 def row_blocks(n_rows, n_cols, n_classes=1, *, parallel=False):
     """Slices that cover ``range(n_rows)`` in blocks of bounded size.
 
-    Parameters
-    ----------
-    n_rows : int
-        Number of rows.
-    n_cols : int
-        Number of columns of the arrays processed per block.
-    n_classes : int, default=1
-        Number of classes (width of the per-block logits).
-    parallel : bool, default=False
-        Blocks for the executor's threads: data of medium size (more than
-        ``_MIN_PARALLEL_BLOCK`` values) is cut into at least ``_MIN_BLOCKS``
-        blocks, so that the threads share it. The blocks still depend only
-        on the shape, never on the number of threads.
-
-    Returns
-    -------
-    blocks : list of slice
-        Consecutive row slices.
+    Bounded by ``n_cols`` (columns of the arrays processed per block) and
+    ``n_classes`` (width of the per-block logits). ``parallel``: blocks for
+    the executor's threads: data of medium size (more than
+    ``_MIN_PARALLEL_BLOCK`` values) is cut into at least ``_MIN_BLOCKS``
+    blocks, so that the threads share it. The blocks still depend only
+    on the shape, never on the number of threads.
     """
     width = max(n_cols, n_classes, 1)
     step = max(1, _BLOCK_ELEMENTS // width)
@@ -339,26 +252,12 @@ _SPARSE_BLOCK_VALUES = 2**17
 
 
 def sparse_row_blocks(indptr, n_cols, n_classes=1):
-    """Row slices of a CSR matrix with about the same number of stored values.
+    """Row slices of a CSR matrix (row pointers ``indptr``) of about equal nnz.
 
     Each block holds at least ``2**17`` stored values
     (``_SPARSE_BLOCK_VALUES``) and at least
     ``n_cols * n_classes`` (the size of its gradient, which is dense), so that
     adding up the blocks' gradients stays cheap against the products.
-
-    Parameters
-    ----------
-    indptr : ndarray of shape (n_rows + 1,)
-        Row pointers of the CSR matrix.
-    n_cols : int
-        Number of columns.
-    n_classes : int, default=1
-        Number of classes.
-
-    Returns
-    -------
-    blocks : list of slice
-        Consecutive row slices.
     """
     n_rows = len(indptr) - 1
     nnz = int(indptr[-1])
@@ -372,19 +271,7 @@ def sparse_row_blocks(indptr, n_cols, n_classes=1):
 
 
 def csr_rows(X, rows):
-    """Rows of a CSR matrix as a CSR matrix that shares ``X``'s arrays.
-
-    Parameters
-    ----------
-    X : scipy sparse matrix in CSR format
-    rows : slice
-        Consecutive rows (step 1).
-
-    Returns
-    -------
-    block : scipy sparse matrix in CSR format
-        Only the row pointers are new.
-    """
+    """Consecutive ``rows`` (a slice) of a CSR matrix, sharing ``X``'s arrays."""
     if rows.start == 0 and rows.stop >= X.shape[0]:
         return X
     start, stop = X.indptr[rows.start], X.indptr[rows.stop]
@@ -547,17 +434,11 @@ class Objective:
     def set_penalty(self, l2_reg_strength, penalty_factor=None):
         """Change the L2 penalty; the conditioning follows it.
 
-        Cheap (vectors of length ``n_features``): the data and its column
-        statistics are kept. Parameters mapped by :meth:`from_original`
-        before the change must be mapped again after it, as the solver scale
-        depends on the penalty.
-
-        Parameters
-        ----------
-        l2_reg_strength : float
-            New ``1 / (C S)`` of the L2 part (zero for none).
-        penalty_factor : ndarray of shape (n_features,), default=None
-            Nonnegative per-column factors; None means all ones.
+        ``l2_reg_strength`` is the new ``1 / (C S)`` of the L2 part (zero for
+        none), ``penalty_factor`` per-column factors (None: all ones). Cheap: the
+        data and its column statistics are kept. Parameters mapped by
+        :meth:`from_original` before the change must be mapped again after it, as
+        the solver scale depends on the penalty.
         """
         self.l2_reg_strength = float(l2_reg_strength)
         self.penalty_factor = penalty_factor
@@ -569,17 +450,13 @@ class Objective:
                                       self.curvature)
 
     def rule_scale(self):
-        """Factors that take the gradient to the default conditioning.
+        """Factors that take the gradient to the default conditioning, or None.
 
         The stopping rule reads the gradient in the coordinates of the
         default ``curvature``, so that ``tol`` means the same whatever
-        curvature a path chose for the solver (:func:`data_curvature`).
-
-        Returns
-        -------
-        scale : ndarray of shape (n_params,) or None
-            ``grad * scale`` is the gradient in those coordinates; None when
-            they are the solver's own.
+        curvature a path chose for the solver (:class:`CurvatureProbe`).
+        ``grad * scale`` is the gradient in those coordinates; None when they
+        are the solver's own.
         """
         if self.column_sigma is None or self.curvature == _DATA_CURVATURE:
             return None
@@ -594,19 +471,7 @@ class Objective:
         return self._rule_scale
 
     def to_original(self, theta):
-        """Map ``theta`` to ``(coef, intercept)`` of the original features.
-
-        Parameters
-        ----------
-        theta : ndarray of shape (n_params,)
-            Conditioned parameters.
-
-        Returns
-        -------
-        coef : ndarray of shape (n_classes, n_features)
-        intercept : ndarray of shape (n_classes,)
-            Zeros without intercept.
-        """
+        """``(coef, intercept)`` for ``theta`` (zero intercepts without one)."""
         theta = theta.reshape(self.n_classes, -1)
         if self.fit_intercept:
             coef = theta[:, :-1] / self.sigma
@@ -617,17 +482,7 @@ class Objective:
         return coef, intercept
 
     def from_original(self, coef, intercept):
-        """Inverse of :meth:`to_original`: ``theta`` for given ``(coef, b)``.
-
-        Parameters
-        ----------
-        coef : ndarray of shape (n_classes, n_features)
-        intercept : ndarray of shape (n_classes,)
-
-        Returns
-        -------
-        theta : ndarray of shape (n_params,)
-        """
+        """Inverse of :meth:`to_original`: ``theta`` for given ``(coef, intercept)``."""
         coef = np.asarray(coef, dtype=np.float64)
         V = coef * self.sigma
         if not self.fit_intercept:
@@ -636,45 +491,18 @@ class Objective:
         return np.hstack([V, c[:, None]]).ravel()
 
     def loss_grad(self, theta):
-        """Objective value and gradient with respect to ``theta``.
-
-        Parameters
-        ----------
-        theta : ndarray of shape (n_params,)
-            Conditioned parameters (float64).
-
-        Returns
-        -------
-        loss : float
-            ``f(W, b)`` for the corresponding original parameters.
-        grad : ndarray of shape (n_params,)
-            Gradient with respect to ``theta`` (float64).
-        """
+        """Objective ``f(W, b)`` and its float64 gradient with respect to ``theta``."""
         self.n_evaluations += 1
         coef, intercept = self.to_original(theta)
         sums = self.row_sums(coef, intercept if self.fit_intercept else None)
         return self.finish(*sums, coef)
 
     def finish(self, loss_sum, grad_coef, grad_intercept, coef):
-        """Normalize the summed kernel outputs, add the penalty, map to theta.
+        """``(loss, grad)`` from the summed kernel outputs at ``coef``.
 
-        Shared by every backend: they differ only in how the sums are formed.
-
-        Parameters
-        ----------
-        loss_sum : float
-            ``sum_i s_i CE_i`` over all rows.
-        grad_coef : ndarray of shape (n_classes, n_features)
-            Summed ``R.T @ X``.
-        grad_intercept : ndarray of shape (n_classes,)
-            Summed ``R.sum(axis=0)``.
-        coef : ndarray of shape (n_classes, n_features)
-            Original-space coefficients at which the sums were computed.
-
-        Returns
-        -------
-        loss : float
-        grad : ndarray of shape (n_params,)
+        Normalizes ``loss_sum``, ``grad_coef`` and ``grad_intercept`` (summed over
+        all rows) by ``S``, adds the penalty and maps the gradient to ``theta``:
+        backends differ only in how the sums are formed.
         """
         S = self.weight_sum
         grad_coef = np.asarray(grad_coef, dtype=np.float64) / S
@@ -696,23 +524,12 @@ class Objective:
 
 
 class SoftmaxObjective(Objective):
-    """:class:`Objective` of NumPy or SciPy data (:class:`NumpyRowSums`).
+    """:class:`Objective` of NumPy or SciPy data: ``NumpyRowSums(X, targets, ...)``.
 
-    Parameters
-    ----------
-    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
-        Training data (float64 or float32; the kernel runs in this dtype).
-    targets : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        Integer class codes or target probabilities.
-    sample_weight : ndarray of shape (n_samples,)
-        Nonnegative weights ``s_i`` (sample weight times class weight; zero
-        for ignored samples).
-    n_classes : int
-        Number of classes ``K``.
-    C, fit_intercept, mu, sigma, curvature
-        As in :class:`Objective`.
-    label_smoothing : float, default=0.0
-        Smoothing applied to integer targets inside the kernel.
+    ``sample_weight`` is the sample weight times the class weight (zero for
+    ignored samples); ``X``, ``targets``, ``n_classes`` and
+    ``label_smoothing`` as in :class:`NumpyRowSums`, the others as in
+    :class:`Objective`.
     """
 
     def __init__(self, X, targets, sample_weight, n_classes, C, fit_intercept,

@@ -93,17 +93,7 @@ class Penalty:
             l1_ratio=self.l1_ratio if l1_ratio is None else float(l1_ratio))
 
     def for_classes(self, present):
-        """The penalty of a fit on some classes only (bound rows dropped).
-
-        Parameters
-        ----------
-        present : ndarray of shape (n_classes,) of bool
-            The classes kept.
-
-        Returns
-        -------
-        penalty : Penalty
-        """
+        """The penalty of a fit on the classes ``present`` (a mask) only."""
         if not self.bounded or present.all():
             return self
         lower, upper = _unbounded_as_none(self.lower[present],
@@ -111,17 +101,7 @@ class Penalty:
         return dataclasses.replace(self, lower=lower, upper=upper)
 
     def for_columns(self, columns):
-        """The penalty of a fit on some columns only (a screened path point).
-
-        Parameters
-        ----------
-        columns : ndarray of int
-            The columns kept, in order.
-
-        Returns
-        -------
-        penalty : Penalty
-        """
+        """The penalty of a fit on the ``columns`` (indices, in order) only."""
         pf = None if self.penalty_factor is None else self.penalty_factor[columns]
         lower = upper = None
         if self.bounded:
@@ -133,26 +113,13 @@ class Penalty:
     def strength(self, weight_sum, weight_scale=1.0):
         """The total strength ``1 / (C S)`` in the units of the fit's weights.
 
-        Parameters
-        ----------
-        weight_sum : float
-            ``S``, the sum of the weights the objective uses.
-        weight_scale : float, default=1.0
-            The power of two by which
-            :func:`~sksoftmax._targets.fit_weights` divided the user's
-            weights: ``C`` counts in the user's units, so it is multiplied
-            by it (exactly).
-
-        Returns
-        -------
-        strength : float
-            Zero for ``C = inf`` (and for a product ``C * weight_scale``
-            that overflows: a penalty below float64 resolution).
-
-        Raises
-        ------
-        ValueError
-            When the strength overflows float64.
+        ``weight_sum`` is ``S``, the sum of the weights the objective uses;
+        ``weight_scale`` the power of two by which
+        :func:`~sksoftmax._targets.fit_weights` divided the user's weights:
+        ``C`` counts in the user's units, so it is multiplied by it (exactly).
+        Zero for ``C = inf`` (and for a product ``C * weight_scale`` that
+        overflows: a penalty below float64 resolution); a ValueError when the
+        strength overflows float64.
         """
         # Python floats: a product that overflows or underflows warns nothing.
         C, weight_sum = float(self.C) * float(weight_scale), float(weight_sum)

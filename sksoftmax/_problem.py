@@ -85,13 +85,7 @@ class PenalizedProblem:
         self.set_penalty(penalty)
 
     def set_penalty(self, penalty):
-        """Change the penalty; cheap, the data is not touched.
-
-        Parameters
-        ----------
-        penalty : Penalty
-            The new penalty (its factors and bounds of the same shapes).
-        """
+        """Change the penalty (factors and bounds of the same shapes); cheap."""
         objective = self.objective
         K, d = objective.n_classes, objective.n_features
         self.penalty = penalty
@@ -100,7 +94,6 @@ class PenalizedProblem:
         strength = penalty.strength(objective.weight_sum, self.weight_scale)
         l1 = strength * penalty.l1_ratio
         l2 = strength - l1 if penalty.l1_ratio < 1 else 0.0
-        self.l1_reg_strength = l1
         if l2 != objective.l2_reg_strength or (
             self.penalty_factor is not None
             and objective.penalty_factor is not self.penalty_factor
@@ -141,33 +134,15 @@ class PenalizedProblem:
         self.loss_grad = objective.loss_grad if self.smooth else self._loss_grad
 
     def projected_gradient(self, x):
-        """Gradient at ``x`` with components blocked by a bound zeroed.
-
-        Parameters
-        ----------
-        x : ndarray of shape (n_vars,)
-
-        Returns
-        -------
-        grad : ndarray of shape (n_vars,)
-            Zero at a KKT point.
-        """
+        """Gradient at ``x``, components blocked by a bound zeroed (0 at KKT)."""
         return projected_gradient(x, self.loss_grad(x)[1], self.bounds)
 
     def rule_gradient(self, grad):
-        """The gradient the stopping rule reads, from the solver's.
+        """The gradient the stopping rule reads, from the solver's ``grad``.
 
         The gradient in the default conditioning (see
-        :meth:`~sksoftmax._objective.SoftmaxObjective.rule_scale`); a split
-        entry's ``B`` part takes the factor of its ``theta`` entry.
-
-        Parameters
-        ----------
-        grad : ndarray of shape (n_vars,)
-
-        Returns
-        -------
-        grad : ndarray of shape (n_vars,)
+        :meth:`~sksoftmax._objective.Objective.rule_scale`); a split entry's ``B``
+        part takes the factor of its ``theta`` entry.
         """
         scale = self.objective.rule_scale()
         if scale is None:
@@ -182,16 +157,7 @@ class PenalizedProblem:
         return self._n_theta + self.n_split
 
     def theta(self, x):
-        """``theta`` (the objective's parameters) for ``x``.
-
-        Parameters
-        ----------
-        x : ndarray of shape (n_vars,)
-
-        Returns
-        -------
-        theta : ndarray of shape (n_classes * (n_features + fit_intercept),)
-        """
+        """``theta`` (the objective's parameters) for ``x``."""
         if not self.n_split:
             return x[: self._n_theta]
         theta = x[: self._n_theta].copy()
@@ -209,30 +175,12 @@ class PenalizedProblem:
         return f, np.concatenate([grad_A, self._lin_B - g[self._split]])
 
     def start(self, coef, intercept):
-        """``x`` for given original parameters (a warm start), made feasible.
-
-        Parameters
-        ----------
-        coef : array of shape (n_classes, n_features)
-        intercept : array of shape (n_classes,)
-
-        Returns
-        -------
-        x : ndarray of shape (n_vars,)
-        """
+        """``x`` for original ``(coef, intercept)`` (a warm start), made feasible."""
         return self.split(self.objective.from_original(coef, intercept))
 
     def split(self, theta):
         """``x`` for given ``theta``, projected onto the box; inverse of
         :meth:`theta` (exact zeros of ``theta`` stay exact).
-
-        Parameters
-        ----------
-        theta : ndarray of shape (n_classes * (n_features + fit_intercept),)
-
-        Returns
-        -------
-        x : ndarray of shape (n_vars,)
         """
         if self.smooth and self.bounds is None:
             return theta
@@ -248,17 +196,7 @@ class PenalizedProblem:
         return np.concatenate([A, B])
 
     def to_original(self, x):
-        """``(coef, intercept)`` for ``x``, without canonical shift.
-
-        Parameters
-        ----------
-        x : ndarray of shape (n_vars,)
-
-        Returns
-        -------
-        coef : ndarray of shape (n_classes, n_features)
-        intercept : ndarray of shape (n_classes,)
-        """
+        """``(coef, intercept)`` for ``x``, without canonical shift."""
         theta = self.theta(x)
         coef, intercept = self.objective.to_original(theta)
         if self.lower is not None or self.upper is not None:
@@ -277,21 +215,12 @@ class PenalizedProblem:
         return coef, intercept
 
     def solution(self, x):
-        """``(coef, intercept)`` for a solver result, in canonical form.
+        """``(coef, intercept)`` for a solver result ``x``, in canonical form.
 
         Exact zeros stay exact: an entry whose halves are both at their bound
         zero maps to ``0.0``. Where the optimum is not unique along the class
         axis (see :func:`canonical_shift`), the columns are shifted to the
         canonical representative.
-
-        Parameters
-        ----------
-        x : ndarray of shape (n_vars,)
-
-        Returns
-        -------
-        coef : ndarray of shape (n_classes, n_features)
-        intercept : ndarray of shape (n_classes,)
         """
         coef, intercept = self.to_original(x)
         if self.smooth:

@@ -435,8 +435,8 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
         Examples
         --------
-        >>> from sklearn.datasets import load_iris
         >>> from sksoftmax import SoftmaxClassifier
+        >>> from sklearn.datasets import load_iris
         >>> X, y = load_iris(return_X_y=True)
         >>> clf = SoftmaxClassifier(l1_ratio=1.0, C=0.1).fit(X, y).sparsify()
         >>> type(clf.densify().coef_).__name__
@@ -461,7 +461,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : SoftmaxClassifier
-            Fitted estimator.
+            Fitted estimator, its ``coef_`` now a CSR matrix.
 
         Examples
         --------
@@ -483,7 +483,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+            Samples to score.
 
         Returns
         -------
@@ -500,7 +500,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+            The samples to classify.
 
         Returns
         -------
@@ -516,7 +516,7 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+            Samples to compute log-probabilities for.
 
         Returns
         -------

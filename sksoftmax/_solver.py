@@ -174,21 +174,11 @@ _LOSS_FLOOR = 1e-4
 def meets_tol(f, gap, tol):
     """The stopping rule: ``gap <= tol * max(f, 1e-4)``.
 
-    Parameters
-    ----------
-    f : float
-        Objective (nonnegative: a cross-entropy plus a penalty).
-    gap : float
-        Estimated distance ``f - f*`` to the optimum's objective (see
-        :meth:`CurvatureMemory.gap`), or, at a starting point where no
-        curvature is known yet, the largest gradient component in the
-        coordinates of the rule (the stricter test there).
-    tol : float
-        Relative tolerance.
-
-    Returns
-    -------
-    met : bool
+    ``f`` is the objective (nonnegative: a cross-entropy plus a penalty);
+    ``gap`` the estimated distance ``f - f*`` to the optimum's objective (see
+    :meth:`CurvatureMemory.gap`), or, at a starting point where no curvature
+    is known yet, the largest gradient component in the coordinates of the
+    rule (the stricter test there).
     """
     return gap <= tol * max(abs(f), _LOSS_FLOOR)
 
@@ -235,21 +225,7 @@ class CurvatureMemory:
         self.previous = (np.array(x, dtype=np.float64), grad)
 
     def gap(self, x, grad, bounds=None):
-        """``g' H g / 2`` at ``x``; inf without pairs.
-
-        Parameters
-        ----------
-        x : ndarray of shape (n_params,)
-            The point (inside ``bounds``).
-        grad : ndarray of shape (n_params,)
-            The gradient at ``x``.
-        bounds : scipy.optimize.Bounds, default=None
-            The box; None for none.
-
-        Returns
-        -------
-        gap : float
-        """
+        """``g' H g / 2`` at ``x`` (gradient ``grad``); inf without pairs."""
         free = None if bounds is None else ~_blocked(x, grad, bounds)
         q = np.array(grad if free is None else grad[free], dtype=np.float64)
         pairs = [(s, y) if free is None else (s[free], y[free])
@@ -392,19 +368,8 @@ def _blocked(x, grad, bounds):
 def projected_gradient(x, grad, bounds):
     """The gradient with the components that point out of the box zeroed.
 
-    Parameters
-    ----------
-    x : ndarray of shape (n_params,)
-        A point inside ``bounds``.
-    grad : ndarray of shape (n_params,)
-        The gradient at ``x``.
-    bounds : scipy.optimize.Bounds or None
-        The box; None returns ``grad``.
-
-    Returns
-    -------
-    grad : ndarray of shape (n_params,)
-        Zero at a KKT point of the box-constrained problem.
+    ``x`` lies inside ``bounds`` (a ``scipy.optimize.Bounds``; None returns
+    ``grad``). Zero at a KKT point of the box-constrained problem.
     """
     if bounds is None:
         return grad
@@ -444,19 +409,10 @@ def warn_not_converged(result, max_iter, *, tol, dtype=np.float64,
                        no_penalty=False):
     """Raise a ``ConvergenceWarning`` that says what happened and what to do.
 
-    Parameters
-    ----------
-    result : SolverResult
-        An unconverged result.
-    max_iter : int
-        The iteration limit that was in force.
-    tol : float
-        The tolerance that was in force.
-    dtype : dtype, default=np.float64
-        The dtype the objective was computed in.
-    no_penalty : bool, default=False
-        Whether the fit had no penalty (``C=inf``): then separable data have
-        no optimum, which the advice for ``max_iter`` mentions.
+    ``result`` is an unconverged :class:`SolverResult`; ``max_iter`` and
+    ``tol`` were in force; ``dtype`` is the dtype the objective was computed
+    in. With ``no_penalty`` (``C=inf``) separable data have no optimum, which
+    the advice for ``max_iter`` mentions.
     """
     relative = result.gap / result.fun if result.fun else np.inf
     where = (f"estimated gap / objective = {relative:.1e} where tol={tol:g} "

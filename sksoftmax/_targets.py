@@ -69,37 +69,16 @@ class Targets:
         return self.values.ndim == 2
 
     def class_totals(self, weights):
-        """Total weight of each class (soft targets: weighted column sums).
-
-        Parameters
-        ----------
-        weights : ndarray of shape (n_samples,)
-            Per-sample weights.
-
-        Returns
-        -------
-        totals : ndarray of shape (n_classes,)
-        """
+        """Total weight of each class under ``weights`` (:func:`class_totals`)."""
         return class_totals(self.values, weights, self.n_classes)
 
     def sample_weights(self, sample_weight, class_weight):
-        """Per-sample weights ``s_i``: sample weight times class weight.
+        """Per-sample float64 weights ``s_i`` (positive sum): sample times class weight.
 
-        Ignored samples get weight zero. Class weights act on the targets of
-        :func:`targets_for_class_weight` (smoothed labels become their
-        matrix), as :func:`class_weighted` states.
-
-        Parameters
-        ----------
-        sample_weight : ndarray of shape (n_samples,) or None
-            Validated nonnegative sample weights.
-        class_weight : dict, "balanced" or None
-            As in :class:`~sksoftmax.SoftmaxClassifier`.
-
-        Returns
-        -------
-        weights : ndarray of shape (n_samples,)
-            float64 weights with a positive sum.
+        ``sample_weight`` is validated (or None), ``class_weight`` as in
+        :class:`~sksoftmax.SoftmaxClassifier`. Ignored samples get weight zero.
+        Class weights act on the targets of :func:`targets_for_class_weight`
+        (smoothed labels become their matrix), as :func:`class_weighted` states.
         """
         weights = base_weights(sample_weight, self.ignored)
         if class_weight is not None:
@@ -114,19 +93,7 @@ class Targets:
 
 
 def base_weights(sample_weight, ignored):
-    """Sample weights as a new float64 array (ones for None), zero where ignored.
-
-    Parameters
-    ----------
-    sample_weight : ndarray of shape (n_samples,) or None
-        Validated nonnegative sample weights.
-    ignored : ndarray of bool of shape (n_samples,)
-        Samples left out of the fit.
-
-    Returns
-    -------
-    weights : ndarray of shape (n_samples,)
-    """
+    """Sample weights as a new float64 array (ones for None), zero where ignored."""
     weights = (np.ones(len(ignored)) if sample_weight is None
                else np.array(sample_weight, dtype=np.float64))
     weights[ignored] = 0.0
@@ -134,20 +101,8 @@ def base_weights(sample_weight, ignored):
 
 
 def class_totals(values, weights, n_classes):
-    """Total weight of each class: weighted column sums of soft targets.
-
-    Parameters
-    ----------
-    values : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        Integer codes or target probabilities.
-    weights : ndarray of shape (n_samples,)
-        Per-sample weights.
-    n_classes : int
-        Number of classes.
-
-    Returns
-    -------
-    totals : ndarray of shape (n_classes,)
+    """Total weight of each class: ``weights`` summed per integer code in ``values``,
+    or the weighted column sums of soft targets.
     """
     if values.ndim == 2:
         return weights @ values

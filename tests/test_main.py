@@ -21,10 +21,9 @@ from sksoftmax._demo import (
     format_grid_table,
     load_csv,
     main,
-    objective_value,
-    softmax_params,
     summarize_cv,
 )
+from sksoftmax._problem import objective_function
 
 
 def _write_csv(path, X, y, target="label", target_position=1):
@@ -169,7 +168,8 @@ def test_objective_matches_log_loss_plus_penalty():
     expected = log_loss(y, clf.predict_proba(X)) + np.sum(clf.coef_**2) / (
         2 * C * len(y)
     )
-    assert_allclose(objective_value(X, y, *softmax_params(clf), C), expected,
+    assert_allclose(objective_function(X, y, C)(clf.coef_, clf.intercept_),
+                    expected,
                     rtol=1e-10)
 
 
@@ -182,13 +182,13 @@ def test_binary_logistic_regression_maps_to_the_same_objective():
     lr_objective = log_loss(y, lr.predict_proba(X)) + np.sum(lr.coef_**2) / (
         2 * (2 * C) * len(y)
     )
-    coef, intercept = softmax_params(lr)
-    assert coef.shape == (2, 4)
-    assert_allclose(objective_value(X, y, coef, intercept, C), lr_objective,
-                    rtol=1e-10)
+    assert lr.coef_.shape == (1, 4)
+    assert_allclose(objective_function(X, y, C)(lr.coef_, lr.intercept_),
+                    lr_objective, rtol=1e-10)
     # At their optima both models reach (nearly) the same value.
     sm = SoftmaxClassifier(C=C, tol=1e-8, max_iter=1000).fit(X, y)
-    assert_allclose(objective_value(X, y, *softmax_params(sm), C), lr_objective,
+    assert_allclose(objective_function(X, y, C)(sm.coef_, sm.intercept_),
+                    lr_objective,
                     rtol=1e-4)
 
 

@@ -8,9 +8,9 @@ from sklearn._loss.loss import HalfMultinomialLoss
 from sklearn.linear_model._linear_loss import LinearModelLoss
 
 from sksoftmax._objective import (
+    CurvatureProbe,
     SoftmaxObjective,
     column_scaling,
-    data_curvature,
     row_blocks,
 )
 
@@ -288,7 +288,7 @@ def test_data_curvature_against_hessian_diagonal(sparse, weighted):
     U = (Xd - mu) / sigma
     diag = np.einsum("i,ik,ij->kj", weights, P * (1 - P), U**2) / weights.sum()
     expected = np.median(diag.mean(axis=0))
-    got = data_curvature(X, weights, mu, sigma, coef, intercept)
+    got = CurvatureProbe(X, weights, mu, sigma)(coef, intercept)
     assert_allclose(got, expected, rtol=1e-10)
 
 
@@ -297,11 +297,11 @@ def test_data_curvature_at_the_prior_and_clipped():
     mu, sigma = column_scaling(X, weights, True)
     p = np.bincount(targets) / len(targets)
     log_p = np.log(p)
-    at_prior = data_curvature(X, weights, mu, sigma, np.zeros((5, 5)), log_p)
+    at_prior = CurvatureProbe(X, weights, mu, sigma)(np.zeros((5, 5)), log_p)
     # Every row has the prior's probabilities: (1 - sum p^2) / K per column.
     assert_allclose(at_prior, (1 - p @ p) / 5, rtol=1e-12)
     # A fit that separates the classes has almost no curvature left: the floor.
-    huge = data_curvature(X, weights, mu, sigma, np.eye(5) * 1e4, log_p)
+    huge = CurvatureProbe(X, weights, mu, sigma)(np.eye(5) * 1e4, log_p)
     assert huge == 1e-3
 
 
