@@ -57,10 +57,14 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     ``LogisticRegression(C=2 * C / (1 + l1_ratio),
     l1_ratio=2 * l1_ratio / (1 + l1_ratio))`` (``C=2 * C`` for L2).
 
-    The L1 part is handled exactly by L-BFGS-B: each coefficient is split into
-    a positive and a negative part, both bounded below by zero, which makes
-    the penalty linear; coefficients whose parts both end at zero are exact
-    zeros in ``coef_``.
+    The L1 part is handled exactly by L-BFGS-B on working sets: on the
+    orthant of the current signs the L1 term is linear, so L-BFGS-B runs on
+    the nonzero coefficients alone (each kept on its side of zero); the zeros
+    are then checked against the KKT conditions with the full gradient, and
+    those that violate them enter the next round. Where the set does not
+    settle, each coefficient is split into a positive and a negative part,
+    both bounded below by zero. Coefficients at zero are exact zeros in
+    ``coef_``.
 
     L-BFGS runs on centred and scaled features (the optimum is unchanged; only
     the geometry the solver sees is), so unscaled and sparse data converge
