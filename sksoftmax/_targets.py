@@ -482,6 +482,9 @@ def unique_labels(labels):
         raise error from exc
 
 
+_MANY_CLASSES = "The number of unique classes is greater than 50%"
+
+
 def label_classes(labels, n_ignored, n_samples, ignore_label):
     """The classes of a fit from the distinct labels of its kept samples.
 
@@ -508,12 +511,22 @@ def label_classes(labels, n_ignored, n_samples, ignore_label):
             "nothing to fit."
         )
     try:
-        check_classification_targets(labels)
+        with warnings.catch_warnings():
+            # Its "more than 50% unique" test would count the distinct
+            # labels as the samples: every fit of more than 20 classes.
+            warnings.filterwarnings("ignore", message=_MANY_CLASSES)
+            check_classification_targets(labels)
     except (TypeError, ValueError) as exc:
         error = _mixed_types_error(labels)
         if error is None:
             raise
         raise error from exc
+    n_kept = n_samples - n_ignored
+    if n_kept > 20 and len(labels) > round(0.5 * n_kept):  # scikit-learn's test
+        warnings.warn(
+            _MANY_CLASSES + " of the number of samples. `y` could represent a "
+            "regression problem, not a classification problem.",
+            UserWarning, stacklevel=caller_stacklevel())
     if len(labels) < 2:
         raise ValueError(
             "This solver needs samples of at least 2 classes in the data, but "
