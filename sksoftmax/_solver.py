@@ -220,18 +220,20 @@ class CurvatureMemory:
             s, y = x - self.previous[0], grad - self.previous[1]
             sy = s @ y
             if sy > _EPS64 * (y @ y):
-                self.pairs.append((s, y))
+                self.pairs.append((s, y, sy))
                 self.flatness.append(float(s @ s) / sy)
         self.previous = (np.array(x, dtype=np.float64), grad)
 
     def gap(self, x, grad, bounds=None):
         """``g' H g / 2`` at ``x`` (gradient ``grad``); inf without pairs."""
-        free = None if bounds is None else ~_blocked(x, grad, bounds)
-        q = np.array(grad if free is None else grad[free], dtype=np.float64)
-        pairs = [(s, y) if free is None else (s[free], y[free])
-                 for s, y in self.pairs]
-        pairs = [(s, y, s @ y) for s, y in pairs]
-        pairs = [(s, y, sy) for s, y, sy in pairs if sy > _EPS64 * (y @ y)]
+        if bounds is None:  # every pair kept has positive curvature
+            q, pairs = np.array(grad, dtype=np.float64), self.pairs
+        else:
+            free = ~_blocked(x, grad, bounds)
+            q = np.array(grad[free], dtype=np.float64)
+            pairs = [(s[free], y[free]) for s, y, _ in self.pairs]
+            pairs = [(s, y, s @ y) for s, y in pairs]
+            pairs = [(s, y, sy) for s, y, sy in pairs if sy > _EPS64 * (y @ y)]
         if not pairs:
             return np.inf
         g = q.copy()
