@@ -32,7 +32,8 @@ Modes (``--modes``):
     ``SoftmaxClassifierCV(Cs=1 / (lambda n_train), l1_ratios=[alpha],
     cv=the same folds)``; prints both times and whether both pick the same
     ``lambda.min`` and ``lambda.1se`` (ours computed from ``scores_`` with
-    cv.glmnet's standard error).
+    cv.glmnet's standard error). ``--cv-thresh 1e-10`` also runs cv.glmnet
+    at that ``thresh`` and prints how far the default one's curve is from it.
 
 Every gap is ``(f - f*) / f*`` with one objective function (written out
 here) and ``f*`` the lower of our fit at ``tol=1e-12`` and glmnet at
@@ -101,6 +102,7 @@ if (task == "cv") {
   args$type.measure <- "deviance"
   t <- system.time(fit <- do.call(cv.glmnet, args))[["elapsed"]]
   cat(t, which(fit$lambda == fit$lambda.min), which(fit$lambda == fit$lambda.1se), "\n")
+  writeBin(as.double(fit$cvm), file.path(d, "out.bin"))
   quit(save = "no")
 }
 t <- system.time(fit <- do.call(glmnet, args))[["elapsed"]]
@@ -323,28 +325,57 @@ def one_se(scores):
     return best, int(within.min())
 
 
-def cv_rows(name, X, y, data, alpha, repeat):
-    """cv.glmnet against SoftmaxClassifierCV on glmnet's lambdas and folds."""
+def cv_rows(name, X, y, data, alpha, repeat, tight_threshs=()):
+    """cv.glmnet against SoftmaxClassifierCV on glmnet's lambdas and folds.
+
+    With ``tight_threshs``, cv.glmnet also runs at those ``thresh``: its
+    time there, and how far its default curve (``cvm``) is from the one at
+    the tightest, tell what its default precision costs and buys.
+    """
     foldid = fold_ids(y)
     words, _ = data.run("lambda", alpha)
     lambdas = np.fromfile(data.dir / "out.bin", dtype="<f8")
     n_train = X.shape[0] * (1 - 1 / foldid.max())
     Cs = 1 / (lambdas * n_train)  # increasing: glmnet's lambdas decrease
     cv = PredefinedSplit(foldid)
-    times_r, times_ours = [], []
+    threshs = [1e-7, *tight_threshs]  # glmnet's default first
+    times_r, times_ours = {t: [] for t in threshs}, []
+    curves = {}
     for _ in range(repeat):
-        words, _ = data.run("cv", alpha, lambdas, foldid=foldid)
-        times_r.append(float(words[0]))
-        r_min, r_1se = int(words[1]) - 1, int(words[2]) - 1
+        for thresh in threshs:
+            words, _ = data.run("cv", alpha, lambdas, thresh, foldid=foldid)
+            times_r[thresh].append(float(words[0]))
+            curves[thresh] = np.fromfile(data.dir / "out.bin", dtype="<f8")
+            if thresh == 1e-7:
+                r_min, r_1se = int(words[1]) - 1, int(words[2]) - 1
         model, t, _ = timed_fit(lambda: SoftmaxClassifierCV(
             Cs=Cs, l1_ratios=[alpha], cv=cv), X, y)
         times_ours.append(t)
     # Our grid runs over increasing C = decreasing lambda, as glmnet's.
     best, se1 = one_se(model.scores_[:, 0, :])
-    t_r, t_ours = statistics.median(times_r), statistics.median(times_ours)
+    t_r, t_ours = statistics.median(times_r[1e-7]), statistics.median(times_ours)
+    tightest = curves[threshs[-1]]
+
+    def curve_error(thresh):
+        diff = np.abs(curves[thresh] - tightest) / np.abs(tightest)
+        return f"; curve {np.nanmax(diff):.1e} off thresh={threshs[-1]:g}"
+
+    extra = [
+        [name, f"{alpha:g}", str(len(lambdas)), f"cv.glmnet thresh={thresh:g}",
+         f"{statistics.median(times_r[thresh]):.2f}",
+         f"{statistics.median(times_r[thresh]) / t_r:.2f}x", curve_error(thresh)[2:]]
+        for thresh in tight_threshs[:-1]]
+    if tight_threshs:
+        extra.append([name, f"{alpha:g}", str(len(lambdas)),
+                      f"cv.glmnet thresh={threshs[-1]:g}",
+                      f"{statistics.median(times_r[threshs[-1]]):.2f}",
+                      f"{statistics.median(times_r[threshs[-1]]) / t_r:.2f}x",
+                      "the reference curve"])
     return [
         [name, f"{alpha:g}", str(len(lambdas)), "cv.glmnet", f"{t_r:.2f}",
-         "1.00x", f"min #{r_min + 1}, 1se #{r_1se + 1}"],
+         "1.00x", f"min #{r_min + 1}, 1se #{r_1se + 1}"
+         + (curve_error(1e-7) if tight_threshs else "")],
+        *extra,
         [name, f"{alpha:g}", str(len(lambdas)), "SoftmaxClassifierCV",
          f"{t_ours:.2f}", f"{t_ours / t_r:.2f}x",
          f"min #{best + 1} ({'same' if best == r_min else 'DIFFERENT'}), "
@@ -391,6 +422,9 @@ def main():
     parser.add_argument("--problems", default="unscaled,digits_std,sparse")
     parser.add_argument("--modes", default="one,path,cv")
     parser.add_argument("--cv-alpha", type=float, default=0.5)
+    parser.add_argument("--cv-thresh", default="",
+                        help="also cv.glmnet at these thresh, e.g. 1e-10 "
+                             "(comma-separated, loosest first)")
     args = parser.parse_args()
     why = glmnet_available()
     if why is not None:
@@ -412,7 +446,9 @@ def main():
                     print_table(FIT_HEADER, rows)
                     fit_rows += rows
             if "cv" in modes and key != "sparse":
-                cv_table += cv_rows(key, X, y, data, args.cv_alpha, args.repeat)
+                tight = [float(t) for t in args.cv_thresh.split(",") if t]
+                cv_table += cv_rows(key, X, y, data, args.cv_alpha, args.repeat,
+                                    tight)
         finally:
             data.close()
     if fit_rows:
