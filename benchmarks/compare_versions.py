@@ -17,7 +17,8 @@ imports inside functions find their own version), then:
     alternates old and new in each round on the six problems: a default
     fit, and one loss and gradient evaluation inside the fit's executor;
     prints the medians and the ratio new / old. ``--backends`` adds a Dask
-    fit (threaded scheduler) and a PyTorch CPU fit (array-API dispatch).
+    fit (threaded scheduler) and a PyTorch CPU fit (array-API dispatch),
+    ``--cv`` ``SoftmaxClassifierCV`` on digits (``bench_cv.py``'s setup).
 
 Run from the repository root (the new version defaults to it)::
 
@@ -272,7 +273,28 @@ def _backend_timers(versions):
     return timers
 
 
-def compare_time(old, new, rounds, names, backends):
+def _cv_timers(versions):
+    """SoftmaxClassifierCV on digits, raw and standardized (bench_cv.py's
+    Cs, folds and scoring)."""
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+    X, y = load_digits(return_X_y=True)
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+    params = {"Cs": np.logspace(-4, 4, 10), "cv": folds,
+              "scoring": "neg_log_loss"}
+
+    def timer(v, X):
+        def fit():
+            with v.active() as package, warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                package.SoftmaxClassifierCV(**params).fit(X, y)
+        return lambda: _seconds(fit)
+    X_std = StandardScaler().fit_transform(X)
+    return {"digits CV": {v: timer(v, X) for v in versions},
+            "digits std CV": {v: timer(v, X_std) for v in versions}}
+
+
+def compare_time(old, new, rounds, names, backends, cv=False):
     timers = {}
     for name in names:
         X, y = problems(quick=False)[name][1]()
@@ -280,6 +302,8 @@ def compare_time(old, new, rounds, names, backends):
         timers[f"{name} eval"] = {v: _evaluation_timer(v, X, y) for v in (old, new)}
     if backends:
         timers.update(_backend_timers((old, new)))
+    if cv:
+        timers.update(_cv_timers((old, new)))
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     print("| case | old [s] | new [s] | new / old |")
     print("|---|---|---|---|")
@@ -300,10 +324,12 @@ def main(argv=None):
     parser.add_argument("--new", default=".", help="the new checkout's root")
     parser.add_argument("mode", choices=("bits", "time"))
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--problems", nargs="+",
+    parser.add_argument("--problems", nargs="*",
                         default=list(problems(quick=False)))
     parser.add_argument("--backends", action="store_true",
                         help="time also a Dask and a PyTorch CPU fit")
+    parser.add_argument("--cv", action="store_true",
+                        help="time also SoftmaxClassifierCV on digits")
     args = parser.parse_args(argv)
     # _problems imported the repository's package; each version loads its own.
     Version._take_modules()
@@ -311,7 +337,8 @@ def main(argv=None):
     if args.mode == "bits":
         compare_bits(old, new, {**benchmark_cases(), **fixture_cases()})
     else:
-        compare_time(old, new, args.rounds, args.problems, args.backends)
+        compare_time(old, new, args.rounds, args.problems, args.backends,
+                     args.cv)
 
 
 if __name__ == "__main__":
