@@ -406,3 +406,37 @@ def test_gallery_output_is_not_cut_off(monkeypatch):
     sidebars = conf.html_theme_options["secondary_sidebar_items"]
     for example in (DOCS / "examples").glob("plot_*.py"):
         assert sidebars[f"auto_examples/{example.stem}"] == []
+
+
+def _resolves(name):
+    """Whether ``name`` (``module.attr...`` or ``Class.attr...``, modules
+    without the ``sksoftmax.`` prefix) names something in sksoftmax."""
+    import pkgutil
+
+    modules = {info.name: importlib.import_module(f"sksoftmax.{info.name}")
+               for info in pkgutil.iter_modules(sksoftmax.__path__)
+               if info.name != "__main__"
+               and (info.name != "onnx" or importlib.util.find_spec("skl2onnx"))}
+    parts = name.removeprefix("sksoftmax.").split(".")
+    roots = [modules[parts[0]]] if parts[0] in modules else list(modules.values())
+    start = 1 if parts[0] in modules else 0
+    missing = object()
+    for obj in roots:
+        for part in parts[start:]:
+            fields = getattr(obj, "__dataclass_fields__", {})
+            obj = fields[part] if part in fields else getattr(obj, part, missing)
+        if obj is not missing:
+            return True
+    return False
+
+
+def test_design_page_names_exist():
+    # The design page must match the code: every class, module.function or
+    # Class.method it names exists (a rename that forgets the page fails).
+    text = (DOCS / "design.rst").read_text()
+    names = set(re.findall(r"``([A-Za-z_][\w.]*)``", text))
+    code = {n for n in names if not n.endswith(".py")
+            and ("." in n or (n[0].isupper() and len(n) > 1))}
+    assert len(code) > 20
+    missing = sorted(n for n in code if not _resolves(n))
+    assert not missing, f"docs/design.rst names what the code lacks: {missing}"
