@@ -19,6 +19,7 @@ check on the weighted whole (:func:`check_two_classes`). The check of ``C``
 against the weights is :meth:`sksoftmax._penalty.Penalty.strength`.
 """
 
+import functools
 import numbers
 import warnings
 
@@ -485,6 +486,15 @@ def unique_labels(labels):
 _MANY_CLASSES = "The number of unique classes is greater than 50%"
 
 
+@functools.cache
+def _sklearn_warns_of_many_classes():
+    """Whether this scikit-learn warns of many classes (1.7 and later)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_classification_targets(np.arange(30))
+    return any(str(w.message).startswith(_MANY_CLASSES) for w in caught)
+
+
 def label_classes(labels, n_ignored, n_samples, ignore_label):
     """The classes of a fit from the distinct labels of its kept samples.
 
@@ -522,7 +532,8 @@ def label_classes(labels, n_ignored, n_samples, ignore_label):
             raise
         raise error from exc
     n_kept = n_samples - n_ignored
-    if n_kept > 20 and len(labels) > round(0.5 * n_kept):  # scikit-learn's test
+    if (_sklearn_warns_of_many_classes() and n_kept > 20
+            and len(labels) > round(0.5 * n_kept)):  # scikit-learn's test
         warnings.warn(
             _MANY_CLASSES + " of the number of samples. `y` could represent a "
             "regression problem, not a classification problem.",
