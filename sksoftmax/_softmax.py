@@ -107,8 +107,10 @@ class SoftmaxClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         (in centred and scaled coordinates) is at most ``tol * f`` too. The
         estimate is ``g' H g / 2`` with ``H`` the L-BFGS inverse Hessian of
         the last ``history_size`` steps (its scaling set by the flattest
-        curvature among the last 30 steps); with bounds it covers the free
-        coefficients. It can fall a few times below the true gap: the default
+        curvature among the last 30 steps), or, without bounds, what the
+        loss curve's last decreases say is left, whichever is larger; with
+        bounds it covers the free coefficients. It can fall a few times
+        below the true gap: the default
         ends within about 1e-4 of the optimum, or warns. The starting point,
         where no curvature is known, is accepted on the gradient test alone.
         A ``tol`` below what floating point resolves (even 0) ends at the
