@@ -11,12 +11,15 @@ Import it from a benchmark script run from the repository root
 """
 
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import logsumexp
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 
 # The repository's sksoftmax, not an installed one.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -45,6 +48,18 @@ def objective(X, y, C=1.0, l1_ratio=0.0):
         (binary LogisticRegression) coefficients.
     """
     return objective_function(X, y, C, l1_ratio)
+
+
+def timed_fit(make, X, y):
+    """``(model, seconds, warned)``: ``make().fit(X, y)`` timed, and whether
+    it raised a ConvergenceWarning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        start = time.perf_counter()
+        model = make().fit(X, y)
+        elapsed = time.perf_counter() - start
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return model, elapsed, warned
 
 
 def _sample_labels(rng, logits):

@@ -65,7 +65,7 @@ from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT), str(ROOT.parent)]
-from _problems import digits, sparse_counts, unscaled  # noqa: E402
+from _problems import digits, sparse_counts, timed_fit, unscaled  # noqa: E402
 from _problems import objective as shared_objective  # noqa: E402
 
 import sksoftmax._fitter as _fitter  # noqa: E402
@@ -197,16 +197,6 @@ def _cached(key, compute):
 def _digest(X):
     data = X.data if sp.issparse(X) else X
     return hashlib.sha1(np.ascontiguousarray(data[:2000]).tobytes()).hexdigest()
-
-
-def timed_fit(make, X, y):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        start = time.perf_counter()
-        model = make().fit(X, y)
-        elapsed = time.perf_counter() - start
-    return model, elapsed, any(issubclass(w.category, ConvergenceWarning)
-                               for w in caught)
 
 
 class split_only:

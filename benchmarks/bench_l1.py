@@ -32,7 +32,6 @@ import argparse
 import hashlib
 import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -45,7 +44,13 @@ from sklearn.preprocessing import StandardScaler
 # The repository's sksoftmax (not an installed one) and bench_lbfgs's problems.
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]),
                 str(Path(__file__).resolve().parent)]
-from _problems import digits, objective, sparse_counts, unscaled  # noqa: E402
+from _problems import (  # noqa: E402
+    digits,
+    objective,
+    sparse_counts,
+    timed_fit,
+    unscaled,
+)
 
 from sksoftmax import SoftmaxClassifier  # noqa: E402
 
@@ -91,16 +96,6 @@ def gap(X, y, model, C, l1_ratio, f_star):
             - f_star) / f_star
 
 
-def timed(make, X, y):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        start = time.perf_counter()
-        model = make().fit(X, y)
-        elapsed = time.perf_counter() - start
-    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    return model, elapsed, warned
-
-
 def saga(C, l1_ratio, **kw):
     return lambda: LogisticRegression(C=C, l1_ratio=l1_ratio, solver="saga", **kw)
 
@@ -113,7 +108,7 @@ def saga_to_gap(X, y, C, l1_ratio, f_star, cap):
     """Doubling epochs at tol=0 until the gap is 1e-6 or the cap is near."""
     epochs, best = 1, (np.inf, None, None)
     while True:
-        model, t, _ = timed(saga(C, l1_ratio, tol=0.0, max_iter=epochs), X, y)
+        model, t, _ = timed_fit(saga(C, l1_ratio, tol=0.0, max_iter=epochs), X, y)
         g = gap(X, y, model, C, l1_ratio, f_star)
         best = min(best, (g, t, epochs), key=lambda b: b[0])
         if g <= 1e-6:
@@ -127,7 +122,7 @@ def run_case(name, X, y, C, l1_ratio, repeat, cap):
     f_star = reference(name, X, y, C, l1_ratio)
     # 1. time to gap 1e-6
     for tol in (1e-6, 1e-7, 1e-8, 1e-9, 1e-10):
-        model, _, _ = timed(ours(C, l1_ratio, tol=tol, max_iter=100_000), X, y)
+        model, _, _ = timed_fit(ours(C, l1_ratio, tol=tol, max_iter=100_000), X, y)
         if gap(X, y, model, C, l1_ratio, f_star) <= 1e-6:
             break
     our_tol = tol
@@ -137,7 +132,7 @@ def run_case(name, X, y, C, l1_ratio, repeat, cap):
     f_star = min(f_star, f_star * (1 + s_gap))
     times, gaps = [], []
     for _ in range(repeat):
-        model, t, _ = timed(ours(C, l1_ratio, tol=our_tol, max_iter=100_000), X, y)
+        model, t, _ = timed_fit(ours(C, l1_ratio, tol=our_tol, max_iter=100_000), X, y)
         times.append(t)
         gaps.append(gap(X, y, model, C, l1_ratio, f_star))
     to_gap = (statistics.median(times), max(gaps), our_tol)
@@ -146,13 +141,13 @@ def run_case(name, X, y, C, l1_ratio, repeat, cap):
     d_times, d_gaps, d_iters, d_warn = [], [], [], False
     s_model = s_time_d = s_warn = None
     for i in range(repeat):
-        model, t, warned = timed(ours(C, l1_ratio), X, y)
+        model, t, warned = timed_fit(ours(C, l1_ratio), X, y)
         d_warn |= warned
         d_times.append(t)
         d_gaps.append(gap(X, y, model, C, l1_ratio, f_star))
         d_iters.append(model.n_iter_)
         if i == 0:
-            s_model, s_time_d, s_warn = timed(saga(C, l1_ratio, max_iter=max_iter),
+            s_model, s_time_d, s_warn = timed_fit(saga(C, l1_ratio, max_iter=max_iter),
                                               X, y)
     return {
         "f_star": f_star,
