@@ -848,6 +848,7 @@ class _TestScorer:
         sw = path.sample_weight
         self.weights = np.ones(len(kept)) if sw is None else sw[kept]
         self.eps = np.finfo(path.X.dtype).eps
+        self.score_weights = self.weights
         if self.scorer is not None:
             self.y = _take(path.y, kept)
             self.params = _check_method_params(path.X, params=path.score_params,
@@ -855,6 +856,15 @@ class _TestScorer:
             self.model = SoftmaxClassifier()
             self.model.classes_ = self.classes
             self.model.n_features_in_ = path.X.shape[1]
+            # ``neg_log_loss`` is the log-loss the stages already compute:
+            # the same value, without the scorer's validation of each call
+            # (5 ms a point on digits, a tenth of a standardized path).
+            if (_is_neg_log_loss(self.scorer) and self.values.ndim == 1
+                    and set(self.params) <= {"sample_weight"}):
+                weights = self.params.get("sample_weight")
+                self.score_weights = (np.ones(len(kept)) if weights is None
+                                      else np.asarray(weights, dtype=np.float64))
+                self.scorer = None
         self.dtype = path.X.dtype
 
     def __call__(self, coef, intercept):
@@ -867,11 +877,13 @@ class _TestScorer:
             self.model.coef_ = coef.astype(self.dtype)
             self.model.intercept_ = intercept.astype(self.dtype)
             return float(self.scorer(self.model, self.X, self.y, **self.params))
-        return self.log_loss(coef, intercept)
+        return self.log_loss(coef, intercept, self.score_weights)
 
-    def log_loss(self, coef, intercept):
-        """The default score (see ``scoring``), whatever the scoring."""
-        if not self.weights.sum() > 0:
+    def log_loss(self, coef, intercept, weights=None):
+        """The default score (see ``scoring``), whatever the scoring; with
+        ``weights``, weighted by them instead of the fit's weights."""
+        weights = self.weights if weights is None else weights
+        if not weights.sum() > 0:
             return np.nan
         Z = np.asarray(self.X @ coef.T.astype(self.dtype), dtype=np.float64)
         with np.errstate(invalid="ignore"):
@@ -882,7 +894,17 @@ class _TestScorer:
             losses = -log_proba[np.arange(len(self.values)), self.values]
         else:
             losses = -np.einsum("ij,ij->i", self.values, log_proba)
-        return -float(np.average(losses, weights=self.weights))
+        return -float(np.average(losses, weights=weights))
+
+
+def _is_neg_log_loss(scorer):
+    """Whether ``scorer`` is scikit-learn's ``neg_log_loss`` (any labels)."""
+    from sklearn.metrics import log_loss
+    from sklearn.metrics._scorer import _Scorer
+
+    return (type(scorer) is _Scorer and scorer._score_func is log_loss
+            and scorer._sign == -1 and set(scorer._kwargs) <= {"labels"}
+            and scorer._response_method == "predict_proba")
 
 
 def _run_parallel(path, jobs, n_jobs):

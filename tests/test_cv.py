@@ -387,6 +387,29 @@ def test_routing_on_and_off_choose_the_same_c(scoring, weighted):
         assert_allclose(on.scores_[i, 0, c], expected, rtol=1e-10)
 
 
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-14), (np.float32, 5e-7)])
+def test_neg_log_loss_scores_as_the_scorer_does(dtype, atol):
+    # "neg_log_loss" is scored from the path's own log-probabilities instead
+    # of by calling the scorer: the numbers must be the scorer's (a plain
+    # callable is called as it is). The scorer's float32 probabilities put
+    # up to eps32 (1.2e-7) into each sample's log-loss.
+    X, y = dataset("wine")
+    X = StandardScaler().fit_transform(X).astype(dtype)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+
+    def called(estimator, X, y, sample_weight=None):
+        return get_scorer("neg_log_loss")(estimator, X, y,
+                                          sample_weight=sample_weight)
+
+    for weights in ({}, {"sample_weight": sw}):
+        fast = SoftmaxClassifierCV(Cs=4, cv=3, scoring="neg_log_loss")
+        slow = SoftmaxClassifierCV(Cs=4, cv=3, scoring=called)
+        fast.fit(X, y, **weights)
+        slow.fit(X, y, **weights)
+        assert_allclose(fast.scores_, slow.scores_, rtol=0, atol=atol)
+        assert fast.C_ == slow.C_
+
+
 def test_each_l1_ratio_has_its_own_grid():
     # Adding l1_ratios changes no other l1_ratio's grid: the L2 row is the
     # L2-only grid, each row the grid that l1_ratio gets alone (glmnet's
