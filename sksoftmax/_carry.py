@@ -163,13 +163,19 @@ class InverseHessianRoot:
         return self._vectors @ ((1.0 / self._root - 1.0 / self._gamma_root) * c) + (
             u / self._gamma_root)
 
+    # M is symmetric: what PreconditionedProblem asks of any root.
+    apply_transpose = apply
+    apply_inverse_transpose = apply_inverse
+
 
 class PreconditionedProblem:
     """A smooth :class:`~sksoftmax._problem.PenalizedProblem` in ``u``.
 
-    ``theta = theta0 + M u`` with ``M`` from :class:`InverseHessianRoot`;
-    the solver starts at ``u = 0``. Provides what the solver, the callbacks
-    and the estimator read of a problem.
+    ``theta = theta0 + M u``, where ``M M' = H^{-1}`` for some approximate
+    Hessian ``H``: :class:`InverseHessianRoot` (a path's carried pairs) or
+    :class:`~sksoftmax._hessian.DenseHessianRoot` (the exact Hessian at the
+    start). The solver starts at ``u = 0``. Provides what the solver, the
+    callbacks and the estimator read of a problem.
 
     Parameters
     ----------
@@ -177,17 +183,19 @@ class PreconditionedProblem:
         A problem without bounds or L1 split.
     theta0 : ndarray of shape (n_params,)
         The starting point in ``theta``.
-    pairs : CurvaturePairs
-        Pairs in the coordinates of ``problem.objective``.
+    root : InverseHessianRoot or DenseHessianRoot
+        ``M``, in the coordinates of ``problem.objective``: ``apply`` (``M
+        u``), ``apply_transpose`` (``M' g``) and ``apply_inverse_transpose``
+        (``M'^{-1} g``).
     """
 
     bounds = None
 
-    def __init__(self, problem, theta0, pairs):
+    def __init__(self, problem, theta0, root):
         self.problem = problem
         self.objective = problem.objective
         self.theta0 = theta0
-        self.root = InverseHessianRoot(pairs.s, pairs.y)
+        self.root = root
 
     @property
     def x0(self):
@@ -199,9 +207,9 @@ class PreconditionedProblem:
         return self.theta0 + self.root.apply(u)
 
     def loss_grad(self, u):
-        """Objective and gradient in ``u`` (``M g_theta``; ``M`` is symmetric)."""
+        """Objective and gradient in ``u``: ``M' g_theta``."""
         f, grad = self.problem.loss_grad(self.theta(u))
-        grad_u = self.root.apply(grad)
+        grad_u = self.root.apply_transpose(grad)
         self._last = (grad_u, grad)
         return f, grad_u
 
@@ -211,7 +219,7 @@ class PreconditionedProblem:
         if last is not None and grad is last[0]:
             grad = last[1]  # the latest evaluation's, as computed
         else:
-            grad = self.root.apply_inverse(grad)
+            grad = self.root.apply_inverse_transpose(grad)
         return self.problem.rule_gradient(grad)
 
     def to_original(self, u):
@@ -223,6 +231,6 @@ class PreconditionedProblem:
         return self.problem.solution(self.theta(u))
 
     def pairs_in_theta(self, s, y):
-        """Pairs measured in ``u``, in ``theta``: ``M s`` and ``M^{-1} y``."""
+        """Pairs measured in ``u``, in ``theta``: ``M s`` and ``M'^{-1} y``."""
         return (np.array([self.root.apply(v) for v in s]),
-                np.array([self.root.apply_inverse(v) for v in y]))
+                np.array([self.root.apply_inverse_transpose(v) for v in y]))

@@ -38,6 +38,11 @@ from threadpoolctl import threadpool_limits
 
 from sksoftmax._executor import fit_executor
 from sksoftmax._fitter import Fitter, initial_params
+from sksoftmax._hessian import (
+    DenseHessianRoot,
+    hessian_applies,
+    iterations_worth,
+)
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import (
     CurvatureProbe,
@@ -45,7 +50,7 @@ from sksoftmax._objective import (
     column_moments,
     column_scaling,
 )
-from sksoftmax._path_tol import ScoreTolerance
+from sksoftmax._path_tol import FLOOR, STEP, ScoreTolerance
 from sksoftmax._penalty import Penalty
 from sksoftmax._problem import PenalizedProblem
 from sksoftmax._screening import StrongRule
@@ -737,6 +742,14 @@ class _FoldFit:
                                    self.penalty.lower, self.penalty.upper)
         self.columns = None
         self.use(np.arange(self.n_features))
+        self.root = None
+        n_params = len(present) * (self.n_features + self.fit_intercept)
+        self.hessian_after = None  # no Hessian for this path
+        if (self.rule is None and self.penalty.lower is None
+                and hessian_applies(X, n_params)):
+            self.hessian_after = iterations_worth(X.shape[0], self.n_features,
+                                                  n_params)
+        self.n_iter_last = 0
 
     def initial(self):
         return initial_params(len(self.totals), self.n_features, self.totals,
@@ -755,27 +768,55 @@ class _FoldFit:
         self.curvature_at = CurvatureProbe(self.X_fit, self.weights,
                                            self.mu_fit, self.sigma_fit)
 
+    def problem(self, C, curvature):
+        """The problem at ``C`` on the kept columns, its solver scale fitted
+        to ``curvature`` (:class:`~sksoftmax._objective.CurvatureProbe`)."""
+        targets = self.targets
+        objective = SoftmaxObjective(
+            self.X_fit, targets.values, self.weights, targets.n_classes,
+            np.inf, self.fit_intercept, label_smoothing=targets.kernel_smoothing,
+            mu=self.mu_fit, sigma=self.sigma_fit, curvature=curvature)
+        return PenalizedProblem(objective, self.penalty_fit.with_C(C),
+                                weight_scale=self.weight_scale)
+
+    def precondition(self, C, init):
+        """Whether the runs at ``C`` use the exact Hessian at ``init``
+        (:mod:`sksoftmax._hessian`): where it applies (L2 only, dense data,
+        few parameters), once a point of the path took more iterations than
+        forming it costs."""
+        self.root = None
+        if self.hessian_after is None or self.n_iter_last <= self.hessian_after:
+            return False
+        problem = self.problem(C, self.curvature_at(*init))
+        self.root = DenseHessianRoot.at(problem.objective, self.X_fit,
+                                        self.weights, problem.start(*init))
+        return True
+
+    def refresh(self, objective, theta):
+        """The Hessian root at ``theta``, for this point's later runs too."""
+        self.root = DenseHessianRoot.at(objective, self.X_fit, self.weights,
+                                        theta)
+        return self.root
+
     def solve(self, C, init, tol):
         """One run at ``C`` to ``tol`` from ``init``, on the kept columns.
 
         Returns ``(result, stopped)``; ``stopped`` says that a tighter run
         would not get further.
         """
-        targets = self.targets
-        # The conditioning fits the curvature where this fit starts.
-        objective = SoftmaxObjective(
-            self.X_fit, targets.values, self.weights, targets.n_classes,
-            np.inf, self.fit_intercept, label_smoothing=targets.kernel_smoothing,
-            mu=self.mu_fit, sigma=self.sigma_fit,
-            curvature=self.curvature_at(*init))
-        problem = PenalizedProblem(objective, self.penalty_fit.with_C(C),
-                                   weight_scale=self.weight_scale)
+        # The conditioning fits the curvature where this fit starts; with a
+        # Hessian root, where the root was taken (the root's coordinates).
+        curvature = (self.curvature_at(*init) if self.root is None
+                     else self.root.curvature)
+        problem = self.problem(C, curvature)
         # A stage tighter than the user's tol starts from a fit that met it:
         # where it stops early, the fit still meets tol and is kept, without
         # a warning, and no tighter stage follows (``stopped``).
         beyond = tol < self.fitter.tol
         fitter = dataclasses.replace(self.fitter, tol=tol, warn=not beyond)
-        result = fitter.fit(problem, init, carried=self.pairs)
+        result = fitter.fit(problem, init, carried=self.pairs, root=self.root,
+                            refresh=self.refresh,
+                            refresh_every=self.hessian_after)
         self.pairs = result.pairs
         stopped = beyond and not result.converged
         return result, stopped or result.n_iter >= fitter.max_iter
@@ -796,6 +837,8 @@ class _FoldFit:
             lam = penalty.l1_ratio * penalty.strength(self.weights.sum(),
                                                       self.weight_scale)
             self.use(self.rule.columns(lam, coef, intercept))
+        if self.precondition(C, init):
+            return self._hessian_point(C, init, tolerance, score)
         n_iter, tol, previous = 0, tolerance.first(), None
         while True:
             columns, last = self.columns, tol
@@ -813,7 +856,43 @@ class _FoldFit:
                     self.use(np.union1d(columns, late))
                     tol, previous = tolerance.first(), None
             if tol is None:
+                self.n_iter_last = max(self.n_iter_last, n_iter)
                 return coef, intercept, n_iter, last
+
+    def _hessian_point(self, C, init, tolerance, score):
+        """:meth:`point` with the Hessian root: stages of decreasing
+        tolerance until one Newton step (the root's Hessian) moves the
+        held-out score by at most ``NEWTON_RTOL``.
+
+        The Newton step is the score's error where the stages' agreement is
+        not: on nearly separable folds (raw digits, ``C = 1e4``) a stage of
+        one preconditioned iteration barely moves the loss, two such stages
+        agree, and the score was still 5.7e-5 off.
+        """
+        coef, intercept = init
+        n_iter, tol = 0, tolerance.first()
+        while True:
+            result, stopped = self.solve(C, (coef, intercept), tol)
+            n_iter += result.n_iter
+            coef, intercept = result.coef, result.intercept
+            value = score(coef, intercept)
+            change = abs(score(*self.newton_step(C, coef, intercept)) - value)
+            if stopped or tol <= FLOOR or change <= NEWTON_RTOL * abs(value):
+                return coef, intercept, n_iter, tol
+            tol = max(tol / STEP, FLOOR)
+
+    def newton_step(self, C, coef, intercept):
+        """``(coef, intercept)`` one Newton step (the root's Hessian) on."""
+        problem = self.problem(C, self.root.curvature)
+        theta = problem.start(coef, intercept)
+        _, grad = problem.loss_grad(theta)
+        return problem.solution(
+            theta - self.root.apply(self.root.apply_transpose(grad)))
+
+
+# The largest relative change of a point's held-out score that one Newton
+# step may make when the point is done (the Hessian root's stage test).
+NEWTON_RTOL = 5e-6
 
 
 def _predict_start(path, C):
