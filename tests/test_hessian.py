@@ -113,6 +113,7 @@ def test_where_the_hessian_applies():
     assert hessian_applies(dense, hessian_module.MAX_PARAMS)
     assert not hessian_applies(dense, hessian_module.MAX_PARAMS + 1)
     assert not hessian_applies(csr_matrix(dense), 10)
+    assert not hessian_applies(dense.astype(np.float32), 10)
     # A Hessian is worth more iterations on more parameters, fewer on more
     # rows per parameter; never fewer than 10.
     assert iterations_worth(1000, 64, 650) > iterations_worth(1000, 8, 90) >= 10
