@@ -814,9 +814,10 @@ class _FoldFit:
         # a warning, and no tighter stage follows (``stopped``).
         beyond = tol < self.fitter.tol
         fitter = dataclasses.replace(self.fitter, tol=tol, warn=not beyond)
-        result = fitter.fit(problem, init, carried=self.pairs, root=self.root,
-                            refresh=self.refresh,
-                            refresh_every=self.hessian_after)
+        result = fitter.fit(
+            problem, init, carried=self.pairs, root=self.root,
+            refresh=None if self.hessian_after is None else self.refresh,
+            refresh_every=self.hessian_after)
         self.pairs = result.pairs
         stopped = beyond and not result.converged
         return result, stopped or result.n_iter >= fitter.max_iter

@@ -118,18 +118,19 @@ class Fitter:
         the same path), or None; ``root`` a
         :class:`~sksoftmax._hessian.DenseHessianRoot` of this problem's
         objective, which preconditions the run instead of ``carried``.
-        ``refresh(objective, theta)`` gives a new root where a run so
-        preconditioned stalled or ran ``refresh_every`` iterations without
-        ending (see :meth:`_newton_lbfgs`).
+        ``refresh(objective, theta)`` gives a Hessian root at ``theta``:
+        with it, a smooth problem without bounds runs in chunks of
+        ``refresh_every`` iterations, and where a chunk stalls or does not
+        end, goes on with the Hessian there (see :meth:`_newton_lbfgs`).
         """
         no_penalty = np.isinf(problem.penalty.C)
         x0 = problem.start(*start)
         smooth_problem = problem
         problem, x0 = self._precondition(problem, x0, carried, root)
         bridge = None if self.callback is None else self.callback(problem, x0)
-        if (refresh is not None and bridge is None
-                and isinstance(problem, PreconditionedProblem)):
-            problem, result = self._newton_lbfgs(smooth_problem, problem,
+        if (refresh is not None and bridge is None and smooth_problem.smooth
+                and smooth_problem.bounds is None):
+            problem, result = self._newton_lbfgs(smooth_problem, problem, x0,
                                                  refresh, refresh_every)
         else:
             result = self._minimize(problem, x0, bridge)
@@ -160,17 +161,21 @@ class Fitter:
         problem = PreconditionedProblem(problem, x0, root)
         return problem, problem.x0
 
-    def _newton_lbfgs(self, problem, preconditioned, refresh, every):
-        """L-BFGS-B in the coordinates of a Hessian root, the root taken
-        again where a run stalls or goes ``every`` iterations without
-        ending: ``(problem in u, result)``.
+    def _newton_lbfgs(self, problem, running, x0, refresh, every):
+        """L-BFGS-B in chunks of ``every`` iterations; where a chunk stalls or
+        does not end, the next runs in the coordinates of the Hessian there:
+        ``(problem as last run, result)``.
 
-        A Hessian taken far from the optimum can be a worse conditioning
-        than none (nearly separable data, where the curvature fades as the
+        ``running`` is ``problem`` as the first chunk runs it (plain, or
+        preconditioned by carried pairs or a Hessian root), from ``x0``. A
+        chunk that does not end has cost as much as a Hessian (the caller's
+        ``every``), so the Hessian can at most double a run's cost. A Hessian
+        taken far from the optimum can be a worse conditioning than none
+        (nearly separable data, where the curvature fades as the
         probabilities sharpen: raw digits at C=100 from zero took 6,022
         iterations with the Hessian at zero, 1,626 without), and leaves
         L-BFGS-B stalled at the optimum unable to tell, its gap estimate
-        reading the flattest step it took. The Hessian where a run ended
+        reading the flattest step it took. The Hessian where a chunk ended
         tells: its Newton decrement is the gap.
         """
         total = None
@@ -179,8 +184,7 @@ class Fitter:
                                                  total.n_evaluations)
             left = (self.max_iter - done[0], self.max_fun - done[1])
             budget = (min(every or left[0], left[0]), left[1])
-            result = self._minimize(preconditioned, preconditioned.x0, None,
-                                    budget=budget)
+            result = self._minimize(running, x0, None, budget=budget)
             if total is not None:
                 result.n_iter += total.n_iter
                 result.n_evaluations += total.n_evaluations
@@ -189,18 +193,19 @@ class Fitter:
             if (result.converged or result.reason not in ("stall", "max_iter")
                     or result.n_iter >= self.max_iter
                     or result.n_evaluations >= self.max_fun - 1):
-                return preconditioned, result
-            theta = preconditioned.theta(result.x)
+                return running, result
+            theta = running.theta(result.x)
             root = refresh(problem.objective, theta)
-            preconditioned = PreconditionedProblem(problem, theta, root)
+            running = PreconditionedProblem(problem, theta, root)
+            x0 = running.x0
             f, grad = problem.loss_grad(theta)
             gap = 0.5 * float(np.sum(root.apply_transpose(grad) ** 2))
             if meets_tol(f, gap, self.tol) and meets_tol(f, result.grad_max,
                                                          self.tol):
                 result.converged, result.reason, result.gap = True, "tol", gap
                 result.message = "Newton decrement <= tol * objective"
-                result.x = preconditioned.x0
-                return preconditioned, result
+                result.x = running.x0
+                return running, result
 
     def _carry(self, problem, result):
         """This run's pairs in the objective's ``theta``, or None."""
