@@ -6,11 +6,14 @@ fit against the same fit without it (same optimum, far fewer iterations);
 and the path uses it where it applies.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from scipy.sparse import csr_matrix
 from sklearn.datasets import load_digits, load_wine
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold
 
 import sksoftmax._hessian as hessian_module
@@ -140,3 +143,21 @@ def test_l2_path_uses_the_hessian_and_l1_path_does_not(monkeypatch):
     used.clear()
     SoftmaxClassifierCV(Cs=6, cv=folds, l1_ratios=[0.5]).fit(X, y)
     assert not any(used)
+
+
+@pytest.mark.parametrize("kind", ["sparse", "float32", "l1"])
+def test_no_hessian_where_it_does_not_apply(monkeypatch, kind):
+    # Sparse or float32 data and L1 paths never form the Hessian, not even
+    # where a run stalls (a stall once reached it on sparse data).
+    def refuse(*args):
+        raise AssertionError("the Hessian was formed")
+
+    monkeypatch.setattr(DenseHessianRoot, "at", classmethod(refuse))
+    X, y = load_digits(return_X_y=True)
+    X, y = X[::4], y[::4]
+    X = {"sparse": csr_matrix(X), "float32": X.astype(np.float32), "l1": X}[kind]
+    l1_ratios = [0.5] if kind == "l1" else [0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        SoftmaxClassifierCV(Cs=[1e-2, 1.0, 1e2, 1e4], cv=3,
+                            l1_ratios=l1_ratios).fit(X, y)
