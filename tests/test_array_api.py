@@ -134,10 +134,16 @@ def test_fit_matches_numpy(namespace, dtype, n_classes):
     # Parameters of the centred, unit-variance columns, on which the solver's
     # tolerance is set (both fits stop somewhere within it): coef times the
     # column spread, and the intercept at the column means.
-    coef, intercept = _to_numpy(clf.coef_), _to_numpy(clf.intercept_)
-    scale, mean = X.std(axis=0), X.mean(axis=0)
-    assert_allclose(coef * scale, ref.coef_ * scale, atol=atol)
-    assert_allclose(intercept + coef @ mean, ref.intercept_ + ref.coef_ @ mean,
+    # Compared in float64: a float32 matmul of this size sometimes raised a
+    # spurious "invalid value" flag under OpenBLAS (CI, intermittently).
+    coef = _to_numpy(clf.coef_).astype(np.float64)
+    intercept = _to_numpy(clf.intercept_).astype(np.float64)
+    ref_coef = ref.coef_.astype(np.float64)
+    ref_intercept = ref.intercept_.astype(np.float64)
+    X64 = X.astype(np.float64)
+    scale, mean = X64.std(axis=0), X64.mean(axis=0)
+    assert_allclose(coef * scale, ref_coef * scale, atol=atol)
+    assert_allclose(intercept + coef @ mean, ref_intercept + ref_coef @ mean,
                     atol=atol)
     assert clf.loss_ == pytest.approx(ref.loss_, rel=1e-6 if dtype == np.float64
                                       else 1e-4)
