@@ -38,6 +38,7 @@ from sklearn.utils.validation import (
 )
 
 from sksoftmax._fitter import fit_estimator
+from sksoftmax._hessian import rows_hessian
 from sksoftmax._loss import block_loss_grad
 from sksoftmax._moments import (
     block_moments,
@@ -135,7 +136,8 @@ class DeviceRowSums:
     def __init__(self, X, targets, sample_weight, n_classes, xp, device):
         self.X, self.targets, self.sample_weight = X, targets, sample_weight
         self.xp, self.device = xp, device
-        self.np_dtype = _numpy_dtype(X, xp)
+        self.np_dtype = self.dtype = _numpy_dtype(X, xp)
+        self.n_samples, self.sparse = X.shape[0], False
         self.blocks = _blocks(X.shape[0], X.shape[1], n_classes, xp, device)
 
     def __call__(self, coef, intercept):
@@ -161,6 +163,18 @@ class DeviceRowSums:
         grads = _to_host(xp.concat([grad_coef, grad_intercept[:, None]], axis=1))
         grads = grads.astype(np.float64)
         return loss, grads[:, :-1], grads[:, -1]
+
+    def hessian(self, coef, intercept, mu, sigma):
+        """The data term's Hessian summed over all rows, in ``theta``, on the
+        device (:func:`~sksoftmax._hessian.rows_hessian`), brought back in
+        float64."""
+        coef, intercept, mu, sigma = move_to(
+            *(None if p is None else p.astype(self.np_dtype)
+              for p in (coef, intercept, mu, sigma)),
+            xp=self.xp, device=self.device)
+        H = rows_hessian(self.X, self.sample_weight, coef, intercept, mu,
+                         sigma, xp=self.xp)
+        return _to_host(H).astype(np.float64)
 
 
 def _blocks(n_rows, n_cols, n_classes, xp, device):

@@ -22,6 +22,7 @@ from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -746,7 +747,7 @@ class _FoldFit:
         n_params = len(present) * (self.n_features + self.fit_intercept)
         self.hessian_after = None  # no Hessian for this path
         if (self.rule is None and self.penalty.lower is None
-                and hessian_applies(X, n_params)):
+                and hessian_applies(sp.issparse(X), X.dtype, n_params)):
             self.hessian_after = iterations_worth(X.shape[0], self.n_features,
                                                   n_params)
         self.n_iter_last = 0
@@ -788,14 +789,12 @@ class _FoldFit:
         if self.hessian_after is None or self.n_iter_last <= self.hessian_after:
             return False
         problem = self.problem(C, self.curvature_at(*init))
-        self.root = DenseHessianRoot.at(problem.objective, self.X_fit,
-                                        self.weights, problem.start(*init))
+        self.root = DenseHessianRoot.at(problem.objective, problem.start(*init))
         return True
 
     def refresh(self, objective, theta):
         """The Hessian root at ``theta``, for this point's later runs too."""
-        self.root = DenseHessianRoot.at(objective, self.X_fit, self.weights,
-                                        theta)
+        self.root = DenseHessianRoot.at(objective, theta)
         return self.root
 
     def solve(self, C, init, tol):

@@ -27,6 +27,7 @@ import numpy as np
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from sksoftmax._fitter import fit_estimator
+from sksoftmax._hessian import rows_hessian
 from sksoftmax._loss import block_loss_grad
 from sksoftmax._moments import (
     block_moments,
@@ -284,6 +285,11 @@ def _chunk_loss_grad(X, targets, weights, params, label_smoothing):
             grad_intercept.astype(np.float64, copy=False))
 
 
+def _chunk_hessian(X, weights, params):
+    coef, intercept, mu, sigma = params
+    return rows_hessian(X, weights, coef, intercept, mu, sigma)
+
+
 def _chunk_post(X, coef, intercept, post):
     return post(X @ coef.T + intercept, np)
 
@@ -314,6 +320,7 @@ class DaskRowSums:
 
     def __init__(self, X, targets, sample_weight, label_smoothing, client):
         self.dtype = X.dtype
+        self.n_samples, self.sparse = X.shape[0], False  # dense chunks only
         self.label_smoothing = label_smoothing
         self.client = client
         self.n_calls = 0
@@ -335,17 +342,29 @@ class DaskRowSums:
             )
             for x, t, w in self.chunks
         ]
-        total = _tree_sum(parts, _add_triples, pure=False)
+        return self._compute(_tree_sum(parts, _add_triples, pure=False),
+                             f"L-BFGS evaluation {self.n_calls}")
+
+    def hessian(self, coef, intercept, mu, sigma):
+        """The data term's Hessian summed over all rows, in ``theta``: each
+        chunk's :func:`~sksoftmax._hessian.rows_hessian`, summed as a tree."""
+        params = dask.delayed(_pack, pure=False)(coef, intercept, mu, sigma)
+        parts = [dask.delayed(_chunk_hessian, pure=False)(x, w, params)
+                 for x, _, w in self.chunks]
+        return self._compute(_tree_sum(parts, _add, pure=False),
+                             "the Hessian")
+
+    def _compute(self, total, what):
         try:
             (total,) = _compute(self.client, total)
         except BaseException as exc:
             if not _cancelled_or_lost(exc):
                 raise
             raise RuntimeError(
-                "The Dask computation was cancelled or lost during L-BFGS "
-                f"evaluation {self.n_calls} ({type(exc).__name__}: "
-                f"{exc}). Was the Client closed or the cluster shut down "
-                "during fit? The estimator keeps its previous state."
+                f"The Dask computation was cancelled or lost during {what} "
+                f"({type(exc).__name__}: {exc}). Was the Client closed or the "
+                "cluster shut down during fit? The estimator keeps its "
+                "previous state."
             ) from exc
         return total
 

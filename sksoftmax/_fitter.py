@@ -29,6 +29,7 @@ from sksoftmax._carry import (
     InverseHessianRoot,
     PreconditionedProblem,
 )
+from sksoftmax._hessian import DenseHessianRoot, iterations_worth
 from sksoftmax._penalty import Penalty
 from sksoftmax._problem import PenalizedProblem
 from sksoftmax._solver import meets_tol, minimize_lbfgs, warn_not_converged
@@ -36,6 +37,10 @@ from sksoftmax._working_set import solve_working_set, working_set_applies
 
 # Restarts of L-BFGS-B on a bounded problem (see Fitter._minimize).
 _MAX_RESTARTS = 5
+# Iterations before a single fit forms the Hessian, at least: a fit that
+# well-conditioned L-BFGS ends sooner gains little from it, and keeps the
+# plain run's iterates (those of every fit before the Hessian existed).
+_HESSIAN_AFTER = 100
 
 
 @dataclasses.dataclass
@@ -315,7 +320,16 @@ def fit_estimator(estimator, objective, class_totals, *, weight_scale, dtype,
         callback=lambda problem, x0: lbfgs_callback(estimator, problem, x0,
                                                     classes))
     start = _start(estimator, K, d, class_totals)
-    result = fitter.fit(problem, start if host is None else tuple(map(host, start)))
+    # A fit that takes longer than forming the Hessian costs goes on with it
+    # (Fitter._newton_lbfgs); shorter fits never form it. The route depends
+    # on the data's kind and shape only: every backend takes the same one.
+    refresh = every = None
+    if objective.hessian_applies():
+        refresh = DenseHessianRoot.at
+        every = max(_HESSIAN_AFTER, iterations_worth(
+            objective.row_sums.n_samples, d, objective.n_params))
+    result = fitter.fit(problem, start if host is None else tuple(map(host, start)),
+                        refresh=refresh, refresh_every=every)
     estimator.n_iter_ = result.n_iter
     estimator.loss_ = result.loss
     estimator.loss_curve_ = result.loss_curve

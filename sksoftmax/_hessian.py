@@ -15,10 +15,9 @@ carried pairs of :mod:`sksoftmax._carry`.
 
 import numpy as np
 import scipy.linalg
-import scipy.sparse as sp
-from scipy.special import softmax
+from sklearn.utils._array_api import device
 
-from sksoftmax._executor import current_executor
+from sksoftmax._loss import softmax
 
 # Most parameters (classes x columns) for which the Hessian is formed: its
 # factorization grows as their cube.
@@ -29,15 +28,17 @@ _BLOCK_FLOPS = 2**27
 _RIDGE = 1e-10
 
 
-def hessian_applies(X, n_params):
-    """Whether the dense Hessian is formed for these data and parameters.
+def hessian_applies(sparse, dtype, n_params):
+    """Whether the dense Hessian is formed for data of this kind (``sparse``,
+    ``dtype``) and this many parameters.
 
     Dense float64 data only: on float32 data the preconditioned runs met the
     rounding of the float32 gradient (digits: fold scores up to 1.5e-2 apart
-    from those without it, more fits stopped early).
+    from those without it, more fits stopped early). Every backend's row sums
+    say ``sparse`` and ``dtype`` (:meth:`Objective.hessian_applies`), so a
+    fit takes the same route on each.
     """
-    return (not sp.issparse(X) and X.dtype == np.float64
-            and n_params <= MAX_PARAMS)
+    return not sparse and np.dtype(dtype) == np.float64 and n_params <= MAX_PARAMS
 
 
 def iterations_worth(n_samples, n_features, n_params):
@@ -101,24 +102,10 @@ class DenseHessianRoot:
             raise np.linalg.LinAlgError("the Hessian could not be factored")
 
     @classmethod
-    def at(cls, objective, X, weights, theta):
-        """The root of ``objective``'s Hessian at ``theta`` (rows ``X``,
-        weights ``weights``)."""
-        return cls(_data_hessian(objective, X, weights, theta), objective)
-
-    def to(self, objective):
-        """The same data Hessian as a root of ``objective`` (another ``C``
-        or solver scale of the same data), with its own L2 term.
-
-        A coefficient's ``theta`` entry is ``W_kj * sigma_j``: the data
-        Hessian scales by ``sigma_old / sigma_new`` on each side.
-        """
-        ratio = np.ones((objective.n_classes,
-                         len(self.sigma) + self.fit_intercept))
-        ratio[:, :len(self.sigma)] = self.sigma / objective.sigma
-        ratio = ratio.ravel()
-        return DenseHessianRoot(
-            self.data_hessian * ratio[:, None] * ratio[None, :], objective)
+    def at(cls, objective, theta):
+        """The root of ``objective``'s Hessian at ``theta``: the data term's
+        from its backend's row sums (:meth:`Objective.data_hessian`)."""
+        return cls(objective.data_hessian(theta), objective)
 
     def apply(self, u):
         """``M u = L'^{-1} u``: a step in ``u`` as a step in ``theta``."""
@@ -142,46 +129,88 @@ def _penalty_diagonal(objective):
     diagonal = np.zeros((K, d + objective.fit_intercept))
     if objective.l2_reg_strength:
         pf = 1.0 if objective.penalty_factor is None else objective.penalty_factor
-        diagonal[:, :d] = objective.l2_reg_strength * pf / objective.sigma**2
+        sigma = objective.sigma  # divided twice: sigma**2 overflows near 1e300
+        diagonal[:, :d] = objective.l2_reg_strength * pf / sigma / sigma
     return diagonal.ravel()
 
 
-def _data_hessian(objective, X, weights, theta):
-    """The Hessian of ``objective``'s data term (mean cross-entropy) at
-    ``theta``.
+def rows_hessian(X, weights, coef, intercept, mu, sigma, xp=np,
+                 map_blocks=None):
+    """:func:`block_hessian` summed over all rows of ``X``: what a backend's
+    row sums give as ``hessian`` (the arguments as there).
 
-    With ``a_i`` row ``i`` in ``theta``'s columns (centred and scaled, and
-    a one for the intercept) and ``p_i`` its probabilities, it is
-    ``sum_i s_i (diag(p_i) - p_i p_i') kron a_i a_i' / S``. Row blocks
-    run on the fit's threads (:mod:`sksoftmax._executor`) and are summed in
-    block order.
+    The rows go in blocks of about ``2**27`` flops, from the shapes alone,
+    summed in block order: the same bits whichever thread computed which.
+    ``map_blocks(func, n_blocks)`` computes ``[func(0), ...]`` (the fit's
+    executor); None computes them in turn.
     """
-    K, d = objective.n_classes, objective.n_features
-    D = d + objective.fit_intercept
-    coef, intercept = objective.to_original(theta)
-    scale = weights / objective.weight_sum
-    # Blocks of about 2**27 flops, from the shapes alone (the same bits
-    # with any number of threads).
-    rows = max(64, _BLOCK_FLOPS // (K * D) ** 2)
-    blocks = [slice(i, i + rows) for i in range(0, X.shape[0], rows)]
+    K = coef.shape[0]
+    n_params = K * (coef.shape[1] + (intercept is not None))
+    step = max(64, _BLOCK_FLOPS // n_params**2)
+    blocks = [slice(i, min(i + step, X.shape[0]))
+              for i in range(0, X.shape[0], step)]
 
     def block(i):
-        Xb = np.asarray(X[blocks[i]], dtype=np.float64)
-        P = softmax(Xb @ coef.T + intercept, axis=1)
-        A = (Xb - objective.mu) / objective.sigma if objective.fit_intercept \
-            else Xb / objective.sigma
-        if objective.fit_intercept:
-            A = np.hstack([A, np.ones((len(A), 1))])
-        s = scale[blocks[i]]
-        root_s_P = np.sqrt(s)[:, None] * P
-        Z = (A[:, None, :] * root_s_P[:, :, None]).reshape(len(A), K * D)
-        H = -(Z.T @ Z)  # the p_i p_i' part
-        for k in range(K):  # the diag(p_i) part: one D x D block per class
-            H[k * D:(k + 1) * D, k * D:(k + 1) * D] += (
-                A * (s * P[:, k])[:, None]).T @ A
-        return H
+        rows = blocks[i]
+        return block_hessian(X[rows, :], weights[rows], coef, intercept, mu,
+                             sigma, xp)
 
+    parts = (map_blocks(block, len(blocks)) if map_blocks is not None
+             else (block(i) for i in range(len(blocks))))
     H = None
-    for part in current_executor().map(block, len(blocks)):
+    for part in parts:
         H = part if H is None else H + part
     return H
+
+
+def block_hessian(X, weights, coef, intercept, mu, sigma, xp=np):
+    """One row block's share of the data term's Hessian, in ``theta``: the
+    only place it is computed (every backend's row sums call it).
+
+    With ``a_i`` row ``i`` in ``theta``'s columns (``(x_i - mu) / sigma``,
+    and a one for the intercept) and ``p_i`` its probabilities, it is
+    ``sum_i s_i (diag(p_i) - p_i p_i') kron a_i a_i'``, not yet divided by
+    the total weight. Target rows sum to one, so the targets do not enter.
+
+    Parameters
+    ----------
+    X : array of shape (m, d)
+        The block's rows (dense, namespace ``xp``).
+    weights : array of shape (m,)
+        The rows' weights ``s_i``.
+    coef, intercept : arrays of shape (K, d) and (K,)
+        The parameters in original units, in ``xp``; ``intercept`` None
+        without one.
+    mu, sigma : arrays of shape (d,)
+        The objective's centring (None without intercept) and solver scale.
+    xp : module, default=numpy
+        Array namespace of the arrays.
+
+    Returns
+    -------
+    H : array of shape (K D, K D)
+        ``D = d + 1`` with intercept, ``d`` without; ``theta``'s order
+        (class-major).
+    """
+    m, K = X.shape[0], coef.shape[0]
+    logits = X @ coef.T
+    if intercept is None:
+        A = X / sigma
+    else:
+        logits = logits + intercept
+        centred = (X - mu) / sigma
+        concat = getattr(xp, "concat", None) or xp.concatenate  # NumPy < 2
+        A = concat([centred, xp.ones_like(centred[:, :1])], axis=1)
+    D = A.shape[1]
+    P = softmax(logits, xp)
+    sP = weights[:, None] * P
+    # diag(p_i): one D x D block per class, all from one product.
+    Y = xp.reshape(A[:, None, :] * sP[:, :, None], (m, K * D))
+    diagonal = xp.reshape(Y.T @ A, (K, D, D))
+    on_device = {} if xp is np else {"device": device(A)}
+    eye = xp.eye(K, dtype=A.dtype, **on_device)
+    H = xp.reshape(eye[:, None, :, None] * diagonal[:, :, None, :],
+                   (K * D, K * D))
+    # p_i p_i': the Gram matrix of the rows sqrt(s_i) p_i kron a_i.
+    root = xp.reshape(A[:, None, :] * xp.sqrt(sP * P)[:, :, None], (m, K * D))
+    return H - root.T @ root

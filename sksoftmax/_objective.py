@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sksoftmax._executor import current_executor
+from sksoftmax._hessian import hessian_applies, rows_hessian
 from sksoftmax._loss import block_loss_grad
 from sksoftmax._moments import (
     block_moments,
@@ -308,6 +309,8 @@ class NumpyRowSums:
 
     def __init__(self, X, targets, sample_weight, n_classes, label_smoothing=0.0):
         self.X = X
+        self.n_samples, self.dtype = X.shape[0], X.dtype
+        self.sparse = sp.issparse(X)
         # Probability targets enter products with the logits: match X's dtype.
         # Column-major, so that a block's (m, K) slice is laid out like the
         # kernel's class-major logits (one evaluation on 20,000 x 200 with 100
@@ -350,6 +353,12 @@ class NumpyRowSums:
             grad_coef += g_coef
             grad_intercept += g_intercept
         return loss, grad_coef, grad_intercept
+
+    def hessian(self, coef, intercept, mu, sigma):
+        """The data term's Hessian summed over all rows, in ``theta``
+        (:func:`~sksoftmax._hessian.rows_hessian`; dense data only)."""
+        return rows_hessian(self.X, self.sample_weight, coef, intercept, mu,
+                            sigma, map_blocks=current_executor().map)
 
 
 class Objective:
@@ -489,6 +498,24 @@ class Objective:
             return V.ravel()
         c = np.asarray(intercept, dtype=np.float64) + coef @ self.mu
         return np.hstack([V, c[:, None]]).ravel()
+
+    def hessian_applies(self):
+        """Whether :meth:`data_hessian` is formed for this objective (dense
+        float64 data, few parameters: :func:`~sksoftmax._hessian.hessian_applies`),
+        whichever backend's row sums it has."""
+        row_sums = self.row_sums
+        return hessian_applies(row_sums.sparse, row_sums.dtype, self.n_params)
+
+    def data_hessian(self, theta):
+        """The Hessian of the data term (mean cross-entropy, no penalty) at
+        ``theta``, with respect to ``theta``: the row sums' ``hessian``,
+        divided by ``S``."""
+        coef, intercept = self.to_original(theta)
+        if self.fit_intercept:
+            H = self.row_sums.hessian(coef, intercept, self.mu, self.sigma)
+        else:
+            H = self.row_sums.hessian(coef, None, None, self.sigma)
+        return np.asarray(H, dtype=np.float64) / self.weight_sum
 
     def loss_grad(self, theta):
         """Objective ``f(W, b)`` and its float64 gradient with respect to ``theta``."""

@@ -309,11 +309,16 @@ def test_objective_and_stats_match_numpy(namespace, fit_intercept):
         )
         theta = rng.normal(size=ref.n_params)
         loss, grad = obj.loss_grad(theta)
+        hessian = obj.data_hessian(theta)
     assert_allclose(mu_x, mu, rtol=1e-12, atol=1e-12)
     assert_allclose(sigma_x, sigma, rtol=1e-12)
     ref_loss, ref_grad = ref.loss_grad(theta)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
     assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-12)
+    # The Hessian a hard fit goes on with: the same on the device.
+    ref_hessian = ref.data_hessian(theta)
+    assert_allclose(hessian, ref_hessian, rtol=1e-10,
+                    atol=1e-12 * np.abs(ref_hessian).max())
 
 
 @pytest.mark.parametrize("namespace", ["array_api_strict", "torch:cpu"])
