@@ -77,25 +77,30 @@ class DenseHessianRoot:
         self.sigma = np.array(objective.sigma, dtype=np.float64)
         self.fit_intercept = objective.fit_intercept
         self.curvature = objective.curvature
-        H = data_hessian + np.diag(_penalty_diagonal(objective))
-        scale = max(float(np.mean(np.diag(H))), np.finfo(float).tiny)
+        # In place: each new array of H's size cost about a millisecond.
+        H = data_hessian.copy()
+        on_diagonal = slice(None, None, len(H) + 1)  # H.flat's diagonal
+        H.flat[on_diagonal] += _penalty_diagonal(objective)
+        scale = max(float(np.mean(H.flat[on_diagonal])), np.finfo(float).tiny)
         if objective.fit_intercept:
             # The common shift of the intercepts changes nothing: H is zero
             # along it. Curvature there of the size of the rest keeps M from
             # blowing the gradient's rounding along it up into long steps
             # (with a small ridge, L-BFGS took them, saw no curvature, and
             # stalled at a gap estimate of 8e-8 where tol=1e-10 was asked).
-            shift = np.zeros((objective.n_classes, len(self.sigma) + 1))
-            shift[:, -1] = 1.0 / np.sqrt(objective.n_classes)
-            shift = shift.ravel()
-            H = H + scale * np.outer(shift, shift)
+            # scale * s s' with s = 1/sqrt(K) on each intercept.
+            K, D = objective.n_classes, len(self.sigma) + 1
+            intercepts = np.arange(D - 1, K * D, D)
+            H[np.ix_(intercepts, intercepts)] += scale / K
         ridge = _RIDGE * scale
+        H.flat[on_diagonal] += ridge
         for _ in range(4):
             try:
-                self._L = scipy.linalg.cholesky(
-                    H + ridge * np.eye(len(H)), lower=True, check_finite=False)
+                self._L = scipy.linalg.cholesky(H, lower=True,
+                                                check_finite=False)
                 break
             except np.linalg.LinAlgError:  # rounding left H indefinite
+                H.flat[on_diagonal] += 999.0 * ridge
                 ridge *= 1e3
         else:  # pragma: no cover - a Hessian is positive semidefinite
             raise np.linalg.LinAlgError("the Hessian could not be factored")
