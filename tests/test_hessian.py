@@ -193,3 +193,35 @@ def test_single_hard_fit_reaches_the_references_optimum():
     f_ref = objective(ref.coef_, ref.intercept_)
     f_ours = objective(ours.coef_, ours.intercept_)
     assert f_ours <= f_ref + 1e-8 * f_ref
+
+
+def test_a_chunk_that_gains_nothing_after_a_hessian_ends_the_run(monkeypatch):
+    # Chunks that stall without moving (a rounding floor L-BFGS-B does not
+    # recognize) would otherwise take a Hessian after every chunk until
+    # max_iter: one Hessian, then the run ends, unconverged.
+    from sksoftmax._solver import SolverResult
+
+    *_, objective, theta = wine_objective(True, False)
+    problem = PenalizedProblem(objective, Penalty(2.0))
+    coef, _ = objective.to_original(theta)
+
+    def stalled(self, running, x, bridge, budget=None):
+        return SolverResult(x=x, fun=running.loss_grad(x)[0], n_iter=1,
+                            n_evaluations=1, converged=False, reason="stall",
+                            grad_max=1.0)
+
+    monkeypatch.setattr(Fitter, "_minimize", stalled)
+    taken = []
+
+    def refresh(objective, theta):
+        taken.append(theta)
+        return DenseHessianRoot.at(objective, theta)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = Fitter(tol=1e-10, max_iter=1000).fit(
+            problem, objective.to_original(theta), refresh=refresh,
+            refresh_every=10)
+    assert len(taken) == 1 and not result.converged
+    assert result.n_iter == 2
+    assert_allclose(result.coef, coef, rtol=1e-12)  # where it started
