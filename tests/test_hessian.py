@@ -146,22 +146,28 @@ def test_l2_path_uses_the_hessian_and_l1_path_does_not(monkeypatch):
     assert not any(used)
 
 
-@pytest.mark.parametrize("kind", ["sparse", "float32", "l1"])
+@pytest.mark.parametrize("kind", ["sparse", "float32", "l1", "bounds"])
 def test_no_hessian_where_it_does_not_apply(monkeypatch, kind):
-    # Sparse or float32 data and L1 paths never form the Hessian, not even
-    # where a run stalls (a stall once reached it on sparse data).
+    # Sparse or float32 data, L1 and bounded fits never form the Hessian, not
+    # even where a run stalls (a stall once reached it on sparse data): paths
+    # and single fits that L-BFGS finds hard (raw digits, C=100) alike.
+    from sksoftmax import SoftmaxClassifier
+
     def refuse(*args):
         raise AssertionError("the Hessian was formed")
 
     monkeypatch.setattr(DenseHessianRoot, "at", classmethod(refuse))
     X, y = load_digits(return_X_y=True)
     X, y = X[::4], y[::4]
-    X = {"sparse": csr_matrix(X), "float32": X.astype(np.float32), "l1": X}[kind]
-    l1_ratios = [0.5] if kind == "l1" else [0.0]
+    X = {"sparse": csr_matrix(X), "float32": X.astype(np.float32)}.get(kind, X)
+    params = {"l1": {"l1_ratio": 0.5},
+              "bounds": {"coef_bounds": (-1.0, 1.0)}}.get(kind, {})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        SoftmaxClassifierCV(Cs=[1e-2, 1.0, 1e2, 1e4], cv=3,
-                            l1_ratios=l1_ratios).fit(X, y)
+        if kind in ("sparse", "float32", "l1"):
+            SoftmaxClassifierCV(Cs=[1e-2, 1.0, 1e2, 1e4], cv=3,
+                                l1_ratios=[params.get("l1_ratio", 0.0)]).fit(X, y)
+        SoftmaxClassifier(C=100.0, max_iter=300, **params).fit(X, y)
 
 
 def test_single_hard_fit_reaches_the_references_optimum():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -154,6 +155,30 @@ def test_callback_hooks_once_per_iteration(iris):
     final = rec.events[-2][3]
     assert final.predict(X).tolist() == clf.predict(X).tolist()
     _assert_no_callback_leftovers(clf)
+
+
+def test_a_watched_fit_never_forms_the_hessian(monkeypatch):
+    # Raw digits at C=100 goes on with the Hessian after 100 iterations,
+    # unless a callback watches: its hooks see L-BFGS-B's own iterations, one
+    # each, and the fit runs as before the Hessian existed.
+    _callback_api()
+    from sklearn.datasets import load_digits
+
+    from sksoftmax._hessian import DenseHessianRoot
+
+    def refuse(*args):
+        raise AssertionError("the Hessian was formed")
+
+    monkeypatch.setattr(DenseHessianRoot, "at", classmethod(refuse))
+    X, y = load_digits(return_X_y=True)
+    rec = RecordingCallback()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = SoftmaxClassifier(C=100.0, max_iter=150).set_callbacks(rec).fit(
+            X[::4], y[::4])
+    assert clf.n_iter_ == 150
+    # One model per iteration (and an empty end after the last).
+    assert len(rec.iteration_models()) == clf.n_iter_
 
 
 def test_callback_intermediate_models_follow_the_loss_curve(iris):
