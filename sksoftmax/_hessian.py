@@ -21,8 +21,10 @@ from sksoftmax._loss import softmax
 # Most parameters (classes x columns) for which the Hessian is formed: its
 # factorization grows as their cube.
 MAX_PARAMS = 1024
-# Flops of one row block's share of the Hessian.
-_BLOCK_FLOPS = 2**27
+# Flops of one row block's share of the Hessian, at most: BLAS's rank-k
+# update is faster on more rows (digits, 650 parameters, 2 threads: 32 ms in
+# blocks of 2**27 flops, 17 ms in blocks of 2**29, a 6.6 MB block of rows).
+_BLOCK_FLOPS = 2**29
 # Ridge relative to the mean diagonal: rounding may leave flat directions.
 _RIDGE = 1e-10
 
@@ -143,16 +145,17 @@ def rows_hessian(X, weights, coef, intercept, mu, sigma, xp=np,
     """:func:`block_hessian` summed over all rows of ``X``: what a backend's
     row sums give as ``hessian`` (the arguments as there).
 
-    The rows go in blocks of about ``2**27`` flops, from the shapes alone,
-    summed in block order: the same bits whichever thread computed which.
+    The rows go in equal blocks of at most ``2**29`` flops, from the shapes
+    alone, summed in block order: the same bits whichever thread computed which.
     ``map_blocks(func, n_blocks)`` computes ``[func(0), ...]`` (the fit's
     executor); None computes them in turn.
     """
     K = coef.shape[0]
     n_params = K * (coef.shape[1] + (intercept is not None))
-    step = max(64, _BLOCK_FLOPS // n_params**2)
-    blocks = [slice(i, min(i + step, X.shape[0]))
-              for i in range(0, X.shape[0], step)]
+    n_rows = X.shape[0]
+    n_blocks = -(-n_rows // max(64, _BLOCK_FLOPS // n_params**2))
+    step = max(1, -(-n_rows // max(n_blocks, 1)))  # blocks of equal size
+    blocks = [slice(i, min(i + step, n_rows)) for i in range(0, n_rows, step)]
 
     def block(i):
         rows = blocks[i]
@@ -211,12 +214,12 @@ def block_hessian(X, weights, coef, intercept, mu, sigma, xp=np):
     # p_i p_i': the Gram matrix of the rows sqrt(s_i) p_i kron a_i.
     root = xp.reshape(A[:, None, :] * xp.sqrt(sP * P)[:, :, None], (m, K * D))
     H = root.T @ root
-    # diag(p_i): one D x D block per class, all from one product, taken off
-    # in place (a new array of H's size doubled the block's time).
-    Y = xp.reshape(A[:, None, :] * sP[:, :, None], (m, K * D))
-    diagonal = xp.reshape(Y.T @ A, (K, D, D))
+    # diag(p_i): one D x D block per class, taken off in place. (One product
+    # for all the blocks, through an (m, K D) array, took twice as long:
+    # 9 ms against 4.5 ms a block of 317 rows on digits, as did a new array
+    # of H's size.)
     for k in range(K):
         block = slice(k * D, (k + 1) * D)
-        H[block, block] -= diagonal[k, ...]
+        H[block, block] -= (A * sP[:, k:k + 1]).T @ A
     H *= -1.0
     return H
