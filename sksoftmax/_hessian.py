@@ -1,8 +1,10 @@
-"""The exact Hessian where a path point starts, as L-BFGS's preconditioner.
+"""The exact Hessian as L-BFGS's preconditioner: where a path point starts,
+and where a single fit is still running after 100 iterations.
 
 On few parameters and dense data the Hessian of the objective in ``theta``
 is cheap to form and factor: ``n (K D)^2`` and ``(K D)^3 / 3`` flops for
-``K`` classes and ``D`` columns (digits: 650 parameters, about 25 ms). With
+``K`` classes and ``D`` columns (a digits fold: 650 parameters, about 18
+ms). Every backend's row sums form it with :func:`rows_hessian`. With
 ``H = L L'`` at the start ``theta0``, L-BFGS-B runs on ``u`` with
 ``theta = theta0 + L'^{-1} u`` (:class:`~sksoftmax._carry.PreconditionedProblem`),
 where the Hessian is the identity at the start and stays close to it. On raw
@@ -48,8 +50,8 @@ def iterations_worth(n_samples, n_features, n_params):
 
     A rough model of this machine's kind (2 cores, OpenBLAS): the Hessian's
     products run near 5e10 flop/s; an iteration (1.15 evaluations of two
-    products) nearer 2e10, plus 0.2 ms of overhead. On digits it gives 68
-    (measured: 24 ms against 0.4 ms).
+    products) nearer 2e10, plus 0.2 ms of overhead. On a digits fold it gives
+    68 (measured: 18 to 24 ms against 0.3 to 0.4 ms).
     """
     hessian = (2.0 * n_samples * n_params**2 + n_params**3 / 3) / 5e10
     iteration = 1.15 * 4.0 * n_samples * n_params / 2e10 + 2e-4
