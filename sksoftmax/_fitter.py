@@ -208,12 +208,7 @@ class Fitter:
             root = refresh(problem.objective, theta)
             running = PreconditionedProblem(problem, theta, root)
             x0 = running.x0
-            # The squared Newton decrement g' H^{-1} g: it bounds f - f* near
-            # the optimum of a self-concordant f (Boyd and Vandenberghe,
-            # 9.6.3), twice the quadratic model's decrease. The cross-entropy
-            # is not self-concordant: where the curvature fades (nearly
-            # separable rows) it can still fall short.
-            gap = float(np.sum(root.apply_transpose(grad) ** 2))
+            gap = _decrement(root, grad)
             if meets_tol(f, gap, self.tol) and meets_tol(f, result.grad_max,
                                                          self.tol):
                 result.converged, result.reason, result.gap = True, "tol", gap
@@ -277,6 +272,18 @@ class Fitter:
             more.loss_curve = result.loss_curve + more.loss_curve
             result = more
         return result
+
+
+def _decrement(root, grad):
+    """The squared Newton decrement ``g' H^{-1} g`` of a Hessian root: the
+    gap the Newton route reads.
+
+    It bounds ``f - f*`` near the optimum of a self-concordant ``f`` (Boyd
+    and Vandenberghe, 9.6.3), twice the quadratic model's decrease. The
+    cross-entropy is not self-concordant: where the curvature fades (nearly
+    separable rows) it can still fall short.
+    """
+    return float(np.sum(root.apply_transpose(grad) ** 2))
 
 
 def initial_params(n_classes, n_features, class_totals, fit_intercept):
