@@ -209,6 +209,11 @@ class Fitter:
             running = PreconditionedProblem(problem, theta, root)
             x0 = running.x0
             gap = _decrement(root, grad)
+            if self.verbose:
+                # The solver's lines count each chunk's iterations from 1.
+                print(f"Hessian after {result.n_iter} iterations: Newton "
+                      f"decrement gap {gap / f if f else gap:.1e}; the next "
+                      "iterations run in its coordinates", flush=True)
             if meets_tol(f, gap, self.tol) and meets_tol(f, result.grad_max,
                                                          self.tol):
                 result.converged, result.reason, result.gap = True, "tol", gap

@@ -157,6 +157,21 @@ def test_callback_hooks_once_per_iteration(iris):
     _assert_no_callback_leftovers(clf)
 
 
+def test_verbose_says_where_the_hessian_is_taken(capsys):
+    # A hard fit's iteration lines restart after the Hessian: a line between
+    # them says where it was taken and what its Newton decrement read.
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    clf = SoftmaxClassifier(C=100.0, verbose=1).fit(X[::4], y[::4])
+    lines = capsys.readouterr().out.splitlines()
+    said = [i for i, line in enumerate(lines) if line.startswith("Hessian after")]
+    assert said and lines[said[0]].startswith("Hessian after 100 iterations")
+    assert lines[said[0] - 1].startswith("iter  100")
+    assert lines[said[0] + 1].startswith("iter    1")
+    assert clf.n_iter_ > 100
+
+
 def test_a_watched_fit_never_forms_the_hessian(monkeypatch):
     # Raw digits at C=100 goes on with the Hessian after 100 iterations,
     # unless a callback watches: its hooks see L-BFGS-B's own iterations, one
