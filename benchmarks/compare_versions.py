@@ -193,7 +193,9 @@ def compare_bits(old, new, cases):
                 continue
             diff = (np.max(np.abs(x.astype(float) - z.astype(float)))
                     if x.shape == z.shape else "shape")
-            print(f"{name}.{key}: differs, max |old - new| = {diff}")
+            signed = (f" (new - old = {float(z) - float(x):+.3e})"
+                      if key == "loss_" else "")  # which version got lower
+            print(f"{name}.{key}: differs, max |old - new| = {diff}{signed}")
     print(f"{n_same} of {n_arrays} arrays bit-identical in {len(cases)} fits")
 
 
