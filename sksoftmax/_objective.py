@@ -372,7 +372,9 @@ class Objective:
     ----------
     row_sums : callable
         ``row_sums(coef, intercept) -> (loss_sum, grad_coef,
-        grad_intercept)`` (see :class:`NumpyRowSums`).
+        grad_intercept)`` (see :class:`NumpyRowSums`). Row sums that also
+        have ``hessian(coef, intercept, mu, sigma)``, ``sparse``, ``dtype``
+        and ``n_samples`` (every backend's) give :meth:`data_hessian`.
     weight_sum : float
         ``S = sum_i s_i``.
     n_classes, n_features : int
@@ -504,6 +506,8 @@ class Objective:
         float64 data, few parameters: :func:`~sksoftmax._hessian.hessian_applies`),
         whichever backend's row sums it has."""
         row_sums = self.row_sums
+        if not hasattr(row_sums, "hessian"):  # row sums of another kind
+            return False
         return hessian_applies(row_sums.sparse, row_sums.dtype, self.n_params)
 
     def data_hessian(self, theta):

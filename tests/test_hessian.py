@@ -231,3 +231,19 @@ def test_a_chunk_that_gains_nothing_after_a_hessian_ends_the_run(monkeypatch):
     assert len(taken) == 1 and not result.converged
     assert result.n_iter == 2
     assert_allclose(result.coef, coef, rtol=1e-12)  # where it started
+
+
+def test_row_sums_without_a_hessian_never_form_it():
+    # An objective over row sums that only give the loss and gradient (any
+    # callable) fits as before: hessian_applies says no.
+    from sksoftmax._objective import Objective
+
+    *_, objective, theta = wine_objective(True, False)
+    plain = Objective(lambda coef, intercept: objective.row_sums(coef, intercept),
+                      objective.weight_sum, 3, 13, np.inf, True,
+                      mu=objective.mu, sigma=objective.column_sigma)
+    assert objective.hessian_applies() and not plain.hessian_applies()
+    assert_allclose(plain.loss_grad(plain.from_original(
+        *objective.to_original(theta)))[0], objective.loss_grad(theta)[0]
+        - 0.5 * objective.l2_reg_strength
+        * np.sum(objective.to_original(theta)[0] ** 2), rtol=1e-12)
