@@ -179,7 +179,7 @@ def rows_hessian(X, weights, coef, intercept, mu, sigma, xp=np,
     return H
 
 
-def block_hessian(X, weights, coef, intercept, mu, sigma, xp=np, classes=None):
+def block_hessian(X, weights, coef, intercept, mu, sigma, xp=np):
     """One row block's share of the data term's Hessian, in ``theta``: the
     only place it is computed (every backend's row sums call it).
 
@@ -201,16 +201,12 @@ def block_hessian(X, weights, coef, intercept, mu, sigma, xp=np, classes=None):
         The objective's centring (None without intercept) and solver scale.
     xp : module, default=numpy
         Array namespace of the arrays.
-    classes : ndarray of int, default=None
-        The rows and columns of these classes only (NumPy; the contrasts of
-        :mod:`sksoftmax._inference` leave the reference class out); None for
-        all ``K``.
 
     Returns
     -------
     H : array of shape (K D, K D)
         ``D = d + 1`` with intercept, ``d`` without; ``theta``'s order
-        (class-major), ``K`` the number of ``classes`` if given.
+        (class-major).
     """
     m, K = X.shape[0], coef.shape[0]
     logits = X @ coef.T
@@ -226,12 +222,9 @@ def block_hessian(X, weights, coef, intercept, mu, sigma, xp=np, classes=None):
     # 1 - p_ik as the sum of the other classes' probabilities: exact where
     # p_ik is near one (a confident row), where 1 - p_ik would keep only
     # its rounding.
-    K_all = P.shape[1]
-    others = xp.ones((K_all, K_all), dtype=P.dtype, **_device_of(P, xp)) \
-        - xp.eye(K_all, dtype=P.dtype, **_device_of(P, xp))
+    others = xp.ones((K, K), dtype=P.dtype, **_device_of(P, xp)) \
+        - xp.eye(K, dtype=P.dtype, **_device_of(P, xp))
     rest = P @ others
-    if classes is not None:
-        P, rest, K = P[:, classes], rest[:, classes], len(classes)
     sP = weights[:, None] * P
     # p_i p_i' off the diagonal blocks: the Gram matrix of the rows
     # sqrt(s_i) p_i kron a_i.

@@ -44,7 +44,6 @@ import scipy.sparse as sp
 from scipy import linalg, optimize, stats
 from sklearn.utils.validation import check_is_fitted
 
-from sksoftmax._hessian import block_hessian
 from sksoftmax._loss import log_softmax
 from sksoftmax._objective import _BLOCK_ELEMENTS, column_scaling
 from sksoftmax._softmax import SoftmaxClassifier, _reject_strings
@@ -526,24 +525,22 @@ def _accumulate(data, coef, intercept, hessian):
     r_i r_i^T`` with ``r_i = (p_i - t_i) kron u_i`` (None unless robust) and
     ``g = sum_i s_i r_i``. ``H`` and ``B`` are None unless ``hessian``.
 
-    ``H`` is the fit's own block Hessian (:func:`~sksoftmax._hessian.block_hessian`,
-    the one formula of it), on the non-reference classes, its intercept
-    moved from last to first in each class's block.
+    The block ``(a, b)`` of ``H`` is ``U^T diag(w_ab) U`` with
+    ``w_ab = s p_a (delta_ab - p_b)``, which is nonnegative for ``a = b`` and
+    nonpositive otherwise: so each is ``+-V^T V`` with ``V = sqrt(|w_ab|) U``, a
+    symmetric rank-k update (half the work of a general product). Blocks of
+    rows are small enough for ``V`` to stay in cache.
     """
     X, others, n_o, n_v = data.X, data.others, data.n_others, data.n_vars
     n_params = data.n_params
-    H = np.zeros((n_params, n_params)) if hessian else None
+    first, second = np.triu_indices(n_o)
+    H = np.zeros((n_o, n_o, n_v, n_v)) if hessian else None
     B = np.zeros((n_params, n_params)) if hessian and data.robust else None
     g = np.zeros((n_o, n_v))
     f = 0.0
-    # block_hessian's variables (the intercept last) in this layout's order.
-    order = np.arange(n_params).reshape(n_o, n_v)
-    if data.fit_intercept:
-        order = np.roll(order, 1, axis=1)
-    order = order.ravel()
+    sign = np.where(first == second, 1.0, -1.0)
     # Rows per block: (rows, n_vars) products of about 1 MB (cache); the
-    # (rows, n_params) Hessian and sandwich rows are bounded like the
-    # objective's.
+    # sandwich's (rows, n_params) scores are bounded like the objective's.
     step = max(1, min(_CACHE_ELEMENTS // max(n_v, n_o + 1, 1),
                       _BLOCK_ELEMENTS // max(n_params, 1)))
     for start in range(0, X.shape[0], step):
@@ -562,19 +559,17 @@ def _accumulate(data, coef, intercept, hessian):
         g += residual.T @ U
         if not hessian:
             continue
-        block = X[rows][keep]
-        block = (block.toarray() if sp.issparse(block)
-                 else np.asarray(block)).astype(np.float64)
-        if data.fit_intercept:
-            H_block = block_hessian(block, s, coef, intercept, data.mu,
-                                    data.sigma, classes=others)
-        else:
-            H_block = block_hessian(block, s, coef, None, None, data.sigma,
-                                    classes=others)
-        H += H_block[np.ix_(order, order)]
+        roots = np.sqrt(np.abs(s[:, None] * P[:, first]
+                               * ((first == second) - P[:, second])))
+        for pair in range(len(first)):
+            V = roots[:, pair:pair + 1] * U
+            H[first[pair], second[pair]] += sign[pair] * (V.T @ V)
         if B is not None:
             R = (residual[:, :, None] * U[:, None, :]).reshape(len(s), n_params)
             B += R.T @ R
+    if hessian:
+        H[second, first] = H[first, second].transpose(0, 2, 1)
+        H = H.transpose(0, 2, 1, 3).reshape(n_params, n_params)
     return f, H, B, g.ravel()
 
 
