@@ -174,7 +174,7 @@ class OneRunPerPoint:
         def replaying(fit, C, init, tolerance, score):
             tol = study.tols[study._key(C)]
             tolerance.first = lambda: tol
-            tolerance.next = lambda *args: None
+            tolerance.next = lambda *args, **kwargs: None
             return point(fit, C, init, tolerance, score)
         return _Patch(self, replaying)
 

@@ -283,6 +283,33 @@ def csr_rows(X, rows):
     )
 
 
+# Dense float64 data up to this size is copied into column-major order once
+# per fit (see evaluation_layout); larger data is used as given.
+_LAYOUT_COPY_BYTES = 2**28
+
+
+def evaluation_layout(X):
+    """``X`` in the memory order the kernel evaluates fastest.
+
+    The class-major logits ``coef @ X.T`` read ``X.T``: a row-major view for
+    column-major ``X``, which OpenBLAS multiplies up to twice as fast as the
+    transposed view of a row-major ``X`` (a digits block, 10 classes: 36
+    against 67 us), while the gradient ``R @ X`` changes little. Per
+    evaluation, one thread: 0.73x on 20,000 x 50 with 5 classes, 0.79x on
+    1,438 x 64 with 10, 0.90x on 10,485 x 100 with 10, never slower
+    (0.76x to 1.01x under the Haswell and Sandybridge kernels). So dense
+    float64 data of at most 256 MiB is copied into column-major order once
+    (no copy when it is already); larger data is used as given, to spare the
+    memory. float32 data keeps its order (its logits come sample-major:
+    column-major was 1.31x on 10,485 x 100), and sparse data is converted
+    to CSR by the row sums.
+    """
+    if (sp.issparse(X) or X.dtype != np.float64
+            or X.nbytes > _LAYOUT_COPY_BYTES):
+        return X
+    return np.asfortranarray(X)
+
+
 class NumpyRowSums:
     """The NumPy / SciPy backend's row sums: row blocks on the fit's executor.
 
@@ -296,7 +323,9 @@ class NumpyRowSums:
     Parameters
     ----------
     X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
-        Training data (float64 or float32; the kernel runs in this dtype).
+        Training data (float64 or float32; the kernel runs in this dtype),
+        kept in the order of :func:`evaluation_layout` (dense float64 data
+        copied into column-major order) and CSR.
     targets : ndarray of shape (n_samples,) or (n_samples, n_classes)
         Integer class codes or target probabilities.
     sample_weight : ndarray of shape (n_samples,)
@@ -308,6 +337,7 @@ class NumpyRowSums:
     """
 
     def __init__(self, X, targets, sample_weight, n_classes, label_smoothing=0.0):
+        X = evaluation_layout(X)
         self.X = X
         self.n_samples, self.dtype = X.shape[0], X.dtype
         self.sparse = sp.issparse(X)

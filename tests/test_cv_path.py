@@ -19,6 +19,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from sksoftmax import SoftmaxClassifier, SoftmaxClassifierCV
+from sksoftmax._path_tol import FLOOR, STEP, ScoreTolerance
 from sksoftmax._screening import StrongRule
 
 
@@ -106,3 +107,17 @@ def test_screened_l1_path_has_the_supports_of_full_fits(rule, monkeypatch):
     reference = reference_fold_scores(X, y, cv.Cs_[0], folds, 1.0)
     relative = np.abs(cv.scores_[:, 0] - reference) / np.abs(reference)
     assert relative.max() <= 1e-4
+
+
+def test_a_stage_that_did_not_move_confirms_no_score():
+    # Two equal scores agree only when the second stage ran: a stage of one
+    # iteration started within its tolerance, so its score repeats the last
+    # one's whatever the error. The path then tries a tighter stage.
+    tolerance = ScoreTolerance(1e-4)
+    tol = tolerance.first()
+    assert tolerance.next(tol, -0.2, None) == pytest.approx(tol / STEP)
+    assert tolerance.next(tol / STEP, -0.2, -0.2,
+                          moved=False) == pytest.approx(tol / STEP**2)
+    assert tolerance.next(tol / STEP, -0.2, -0.2) is None
+    # At the tightest stage there is nothing tighter to try.
+    assert tolerance.next(FLOOR, -0.2, -0.2, moved=False) is None

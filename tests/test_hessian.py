@@ -105,7 +105,11 @@ def test_preconditioned_fit_reaches_the_same_optimum_in_far_fewer_iterations():
                                preconditioned.start(*start))
     fast = fitter.fit(preconditioned, start, root=root,
                       refresh=DenseHessianRoot.at, refresh_every=50)
-    assert plain.converged and fast.converged
+    # At tol=1e-9 the plain run ends where rounding stalls it; whether its
+    # gap estimate there reads within the rounding floor depends on the
+    # summation order of the BLAS kernel and X's memory order (a stall at
+    # 3e-8 against the floor's 1.5e-8 on one of them).
+    assert fast.converged
     assert fast.n_iter * 5 < plain.n_iter, (fast.n_iter, plain.n_iter)
     assert abs(fast.loss - plain.loss) <= 1e-9 * plain.loss
     assert_allclose(fast.coef, plain.coef, rtol=0,

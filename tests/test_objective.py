@@ -7,8 +7,10 @@ from numpy.testing import assert_allclose
 from sklearn._loss.loss import HalfMultinomialLoss
 from sklearn.linear_model._linear_loss import LinearModelLoss
 
+import sksoftmax._objective as objective_module
 from sksoftmax._objective import (
     CurvatureProbe,
+    NumpyRowSums,
     SoftmaxObjective,
     column_scaling,
     row_blocks,
@@ -322,3 +324,32 @@ def test_rule_scale_reads_the_default_coordinates():
     f1, g1 = moved.loss_grad(moved.from_original(coef, intercept))
     assert_allclose(f1, f0, rtol=1e-13)
     assert_allclose(g1 * moved.rule_scale(), g0, rtol=1e-12, atol=1e-15)
+
+
+def test_row_sums_evaluate_dense_float64_data_in_column_major_order(monkeypatch):
+    # The kernel's logits read X.T: dense float64 data is copied into
+    # column-major order once (evaluation_layout); the user's array is left
+    # as it is, and the sums are the same.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 7))
+    codes = rng.integers(0, 4, 300)
+    weights = rng.uniform(0.5, 2.0, 300)
+    coef, intercept = rng.standard_normal((4, 7)), rng.standard_normal(4)
+    row_sums = NumpyRowSums(X, codes, weights, 4)
+    assert row_sums.X.flags.f_contiguous and row_sums.X is not X
+    assert X.flags.c_contiguous
+    assert_allclose(row_sums.X, X, rtol=0, atol=0)
+    # Column-major input is used without a copy.
+    X_f = np.asfortranarray(X)
+    assert NumpyRowSums(X_f, codes, weights, 4).X is X_f
+    # float32 keeps its order; sparse data goes to CSR.
+    X32 = X.astype(np.float32)
+    assert NumpyRowSums(X32, codes, weights, 4).X is X32
+    assert sp.issparse(NumpyRowSums(sp.csc_matrix(X), codes, weights, 4).X)
+    # Above the copy budget the data is used as given.
+    monkeypatch.setattr(objective_module, "_LAYOUT_COPY_BYTES", X.nbytes - 1)
+    as_given = NumpyRowSums(X, codes, weights, 4)
+    assert as_given.X is X
+    for a, b in zip(as_given(coef, intercept), row_sums(coef, intercept),
+                    strict=True):
+        assert_allclose(a, b, rtol=1e-12)
